@@ -1,0 +1,36 @@
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "dissectors/packet.h"
+
+bool ip_addr_equal(const struct ip_addr *a, const struct ip_addr *b)
+{
+	if (a->family != b->family)
+		return false;
+	return memcmp(a->b, b->b, a->family == 4 ? 4 : 16) == 0;
+}
+
+void ip_addr_format(const struct ip_addr *a, char *out, unsigned long out_size)
+{
+	if (out_size == 0)
+		return;
+	out[0] = '\0';
+	if (a->family == 4)
+		inet_ntop(AF_INET, a->b, out, (socklen_t)out_size);
+	else if (a->family == 6)
+		inet_ntop(AF_INET6, a->b, out, (socklen_t)out_size);
+}
+
+bool ip_addr_parse(const char *text, struct ip_addr *out)
+{
+	memset(out, 0, sizeof *out);
+	if (inet_pton(AF_INET, text, out->b) == 1) {
+		out->family = 4;
+		return true;
+	}
+	if (inet_pton(AF_INET6, text, out->b) == 1) {
+		out->family = 6;
+		return true;
+	}
+	return false;
+}

@@ -1,0 +1,377 @@
+/*
+ * Dissector tests on real packet bytes from samples/routed/guest.pcap (the
+ * routed lab of samples/README.md), and on headers rewrapped around them.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dissectors/dissect.h"
+#include "support.h"
+
+/* Frame 10: r1 (198.18.1.2) says time exceeded for the TCP SYN of frame 9 (sent with TTL 2,
+ * quoted with the TTL 1 it reached r1 with; port 35413 → 80). */
+static const char time_exceeded_hex[] =
+	"563a949adad392a470c2c7c5080045c0005820a800003f01d11ec6120102c000020a0b00f343000000"
+	"004500003c42e50000010678c2c000020acb00710a8a55005012ef659100000000a00216d04eae0000"
+	"020405b40402080a2b51b5fa0000000001030302";
+
+/* Frame 9: the probe itself, TTL 2. */
+static const char syn_probe_hex[] =
+	"92a470c2c7c5563a949adad308004500003c42e50000020677c2c000020acb00710a8a55005012ef6591"
+	"00000000a00216d04eae0000020405b40402080a2b51b5fa0000000001030302";
+
+enum { ETH = 14, IP = 20, ICMP_HDR = 8, QUOTE_IP = 20 };
+
+static size_t load(const char *hex, uint8_t *buf, size_t size)
+{
+	return hex_to_bytes(hex, buf, size);
+}
+
+static void dissect_len(struct packet *p, int linktype, const uint8_t *b, size_t caplen, size_t wirelen)
+{
+	memset(p, 0, sizeof *p);
+	p->frame = 1;
+	p->wirelen = (uint32_t)wirelen;
+	dissect_frame(p, linktype, b, (uint32_t)caplen);
+}
+
+static void assert_addr(const struct ip_addr *a, const char *text)
+{
+	char got[64];
+	ip_addr_format(a, got, sizeof got);
+	assert_string_equal(got, text);
+}
+
+static void assert_quote_of_frame9(const struct packet *p)
+{
+	assert_true(p->quote.present);
+	assert_int_equal(p->quote.quoted_len, 60);
+	assert_int_equal(p->quote.ip.version, 4);
+	assert_int_equal(p->quote.ip.ttl, 1);
+	assert_int_equal(p->quote.ip.ip_id, 0x42e5);
+	assert_int_equal(p->quote.ip.proto, IPPROTO_NUM_TCP);
+	assert_true(p->quote.ip.checksum_ok);
+	assert_addr(&p->quote.ip.src, "192.0.2.10");
+	assert_addr(&p->quote.ip.dst, "203.0.113.10");
+	assert_int_equal(p->quote.l4.kind, L4_TCP);
+	assert_int_equal(p->quote.l4.sport, 35413);
+	assert_int_equal(p->quote.l4.dport, 80);
+	assert_int_equal(p->quote.l4.seq, 0x12ef6591);
+	assert_int_equal(p->quote.l4.tcp_flags, TCP_SYN);
+}
+
+static void time_exceeded_full(void **state)
+{
+	(void)state;
+	uint8_t b[256];
+	size_t n = load(time_exceeded_hex, b, sizeof b);
+	struct packet p;
+	dissect_len(&p, LINKTYPE_ETHERNET, b, n, n);
+	assert_int_equal(n, 102);
+	assert_int_equal(p.anomalies, 0);
+	assert_true(p.has_mac);
+	assert_int_equal(p.ip.version, 4);
+	assert_int_equal(p.ip.ttl, 63);
+	assert_int_equal(p.ip.total_len, 88);
+	assert_addr(&p.ip.src, "198.18.1.2");
+	assert_addr(&p.ip.dst, "192.0.2.10");
+	assert_int_equal(p.l4.kind, L4_ICMP);
+	assert_int_equal(p.l4.icmp_type, 11);
+	assert_int_equal(p.l4.icmp_code, 0);
+	assert_true(packet_is_time_exceeded(&p));
+	assert_quote_of_frame9(&p);
+}
+
+static void syn_probe(void **state)
+{
+	(void)state;
+	uint8_t b[256];
+	size_t n = load(syn_probe_hex, b, sizeof b);
+	struct packet p;
+	dissect_len(&p, LINKTYPE_ETHERNET, b, n, n);
+	assert_int_equal(p.anomalies, 0);
+	assert_int_equal(p.ip.ttl, 2);
+	assert_int_equal(p.l4.kind, L4_TCP);
+	assert_true(p.l4.complete);
+	assert_int_equal(p.l4.tcp_flags, TCP_SYN);
+	assert_int_equal(p.l4.seq, 0x12ef6591);
+	assert_false(p.quote.present);
+}
+
+/*
+ * Every cut of the time-exceeded frame: what is before the cut is kept, the cut
+ * is named by the layer it falls in, and nothing reads past it (ASan watches).
+ */
+static void time_exceeded_every_truncation(void **state)
+{
+	(void)state;
+	uint8_t full[256];
+	size_t n = load(time_exceeded_hex, full, sizeof full);
+	const size_t quote_start = ETH + IP + ICMP_HDR;
+	for (size_t cut = 0; cut <= n; cut++) {
+		/* A fresh allocation of exactly `cut` bytes so ASan sees any overread. */
+		uint8_t *b = test_malloc(cut ? cut : 1);
+		memcpy(b, full, cut);
+		struct packet p;
+		dissect_len(&p, LINKTYPE_ETHERNET, b, cut, n);
+		if (cut < n)
+			assert_true(anomaly_has(p.anomalies, ANOMALY_FRAME_TRUNCATED_BY_SNAPLEN));
+		if (cut < ETH) {
+			assert_true(anomaly_has(p.anomalies, ANOMALY_LINK_TRUNCATED));
+			assert_int_equal(p.ip.version, 0);
+		} else if (cut < ETH + IP) {
+			assert_true(anomaly_has(p.anomalies, ANOMALY_IPV4_TRUNCATED));
+			assert_int_equal(p.l4.kind, L4_NONE);
+		} else if (cut < ETH + IP + ICMP_HDR) {
+			assert_addr(&p.ip.src, "198.18.1.2");
+			assert_true(anomaly_has(p.anomalies, ANOMALY_ICMP_TRUNCATED));
+			assert_false(p.quote.present);
+		} else if (cut < quote_start + QUOTE_IP) {
+			assert_true(p.quote.present);
+			assert_int_equal(p.quote.quoted_len, cut - quote_start);
+			assert_true(anomaly_has(p.anomalies, ANOMALY_QUOTE_TRUNCATED));
+			assert_int_equal(p.quote.l4.kind, L4_NONE);
+		} else if (cut < quote_start + QUOTE_IP + 8) {
+			/* The quoted IP header is whole; the transport part is under RFC 792's 8 bytes. */
+			assert_int_equal(p.quote.ip.ttl, 1);
+			assert_addr(&p.quote.ip.dst, "203.0.113.10");
+			assert_true(anomaly_has(p.anomalies, ANOMALY_QUOTE_TRUNCATED));
+			assert_int_equal(p.quote.l4.ports_present, cut >= quote_start + QUOTE_IP + 4);
+		} else {
+			/* 8 bytes of TCP or more: ports and sequence, and no anomaly of the quote. */
+			assert_false(anomaly_has(p.anomalies, ANOMALY_QUOTE_TRUNCATED));
+			assert_int_equal(p.quote.l4.sport, 35413);
+			assert_int_equal(p.quote.l4.seq, 0x12ef6591);
+			assert_int_equal(p.quote.l4.complete, cut >= quote_start + QUOTE_IP + 20);
+			if (cut == n)
+				assert_quote_of_frame9(&p);
+		}
+		test_free(b);
+	}
+}
+
+/* Rewraps the IP part of a frame behind another link header. */
+static size_t rewrap(const uint8_t *eth_frame, size_t n, const uint8_t *header, size_t header_len,
+		     uint8_t *out)
+{
+	memcpy(out, header, header_len);
+	memcpy(out + header_len, eth_frame + ETH, n - ETH);
+	return header_len + n - ETH;
+}
+
+static void check_same_packet(int linktype, const uint8_t *frame, size_t n)
+{
+	struct packet p;
+	dissect_len(&p, linktype, frame, n, n);
+	assert_int_equal(p.anomalies, 0);
+	assert_int_equal(p.ip.ttl, 63);
+	assert_quote_of_frame9(&p);
+}
+
+static void vlan_tags(void **state)
+{
+	(void)state;
+	uint8_t full[256], b[300];
+	size_t n = load(time_exceeded_hex, full, sizeof full);
+	/* 802.1ad outer tag, 802.1Q inner tag. */
+	uint8_t header[22];
+	memcpy(header, full, 12);
+	const uint8_t tags[] = { 0x88, 0xa8, 0x00, 0x64, 0x81, 0x00, 0x00, 0x0a, 0x08, 0x00 };
+	memcpy(header + 12, tags, sizeof tags);
+	size_t m = rewrap(full, n, header, sizeof header, b);
+	check_same_packet(LINKTYPE_ETHERNET, b, m);
+	struct packet p;
+	dissect_len(&p, LINKTYPE_ETHERNET, b, m, m);
+	assert_int_equal(p.vlan_depth, 2);
+
+	/* Five stacked tags: more than any real network uses. */
+	uint8_t deep[12 + 5 * 4 + 2];
+	memcpy(deep, full, 12);
+	for (int i = 0; i < 5; i++) {
+		const uint8_t tag[] = { 0x81, 0x00, 0x00, 0x01 };
+		memcpy(deep + 12 + 4 * i, tag, 4);
+	}
+	deep[32] = 0x08;
+	deep[33] = 0x00;
+	m = rewrap(full, n, deep, sizeof deep, b);
+	dissect_len(&p, LINKTYPE_ETHERNET, b, m, m);
+	assert_true(anomaly_has(p.anomalies, ANOMALY_VLAN_TOO_DEEP));
+	assert_int_equal(p.ip.version, 0);
+}
+
+static void linux_cooked(void **state)
+{
+	(void)state;
+	uint8_t full[256], b[300];
+	size_t n = load(time_exceeded_hex, full, sizeof full);
+	const uint8_t sll[16] = { 0x00, 0x00, 0x00, 0x01, 0x00, 0x06, 0x56, 0x3a,
+				  0x94, 0x9a, 0xda, 0xd3, 0x00, 0x00, 0x08, 0x00 };
+	size_t m = rewrap(full, n, sll, sizeof sll, b);
+	check_same_packet(LINKTYPE_LINUX_SLL, b, m);
+
+	const uint8_t sll2[20] = { 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01,
+				   0x00, 0x06, 0x56, 0x3a, 0x94, 0x9a, 0xda, 0xd3, 0x00, 0x00 };
+	m = rewrap(full, n, sll2, sizeof sll2, b);
+	check_same_packet(LINKTYPE_LINUX_SLL2, b, m);
+	struct packet p;
+	dissect_len(&p, LINKTYPE_LINUX_SLL2, b, m, m);
+	assert_true(p.has_mac);
+	assert_int_equal(p.src_mac[0], 0x56);
+
+	/* An SLL2 header cut in the middle. */
+	dissect_len(&p, LINKTYPE_LINUX_SLL2, b, 11, m);
+	assert_true(anomaly_has(p.anomalies, ANOMALY_LINK_TRUNCATED));
+}
+
+static void raw_and_null(void **state)
+{
+	(void)state;
+	uint8_t full[256], b[300];
+	size_t n = load(time_exceeded_hex, full, sizeof full);
+	size_t m = rewrap(full, n, NULL, 0, b);
+	check_same_packet(LINKTYPE_RAW, b, m);
+	check_same_packet(LINKTYPE_IPV4, b, m);
+	const uint8_t null_header[4] = { 0x02, 0x00, 0x00, 0x00 }; /* AF_INET, little-endian host */
+	m = rewrap(full, n, null_header, sizeof null_header, b);
+	check_same_packet(LINKTYPE_NULL, b, m);
+	check_same_packet(LINKTYPE_LOOP, b, m);
+	assert_false(dissect_link_supported(147));
+	assert_int_equal(dissect_linktype_from_dlt(12), LINKTYPE_RAW);
+}
+
+static void ipv4_header_oddities(void **state)
+{
+	(void)state;
+	uint8_t b[256];
+	size_t n = load(syn_probe_hex, b, sizeof b);
+	struct packet p;
+
+	/* Total length 0: segmentation offload on the capturing host, the payload is still read. */
+	uint8_t zero[256];
+	memcpy(zero, b, n);
+	zero[ETH + 2] = zero[ETH + 3] = 0;
+	dissect_len(&p, LINKTYPE_ETHERNET, zero, n, n);
+	assert_true(anomaly_has(p.anomalies, ANOMALY_IPV4_TOTAL_LENGTH_ZERO));
+	assert_int_equal(p.l4.sport, 35413);
+
+	/* Header length 4 words: nonsense, stop at IP. */
+	uint8_t bad[256];
+	memcpy(bad, b, n);
+	bad[ETH] = 0x44;
+	dissect_len(&p, LINKTYPE_ETHERNET, bad, n, n);
+	assert_true(anomaly_has(p.anomalies, ANOMALY_IPV4_BAD_HEADER_LENGTH));
+	assert_int_equal(p.l4.kind, L4_NONE);
+
+	/* A later fragment has no transport header. */
+	uint8_t frag[256];
+	memcpy(frag, b, n);
+	frag[ETH + 6] = 0x00;
+	frag[ETH + 7] = 0x10;
+	dissect_len(&p, LINKTYPE_ETHERNET, frag, n, n);
+	assert_true(anomaly_has(p.anomalies, ANOMALY_IPV4_FRAGMENT));
+	assert_true(p.ip.later_fragment);
+	assert_int_equal(p.l4.kind, L4_NONE);
+
+	/* Options (IHL 6) are skipped: the TCP header is found after them. */
+	uint8_t opt[300];
+	memcpy(opt, b, ETH + IP);
+	opt[ETH] = 0x46;
+	opt[ETH + 3] = (uint8_t)(opt[ETH + 3] + 4);
+	const uint8_t nops[4] = { 1, 1, 1, 0 };
+	memcpy(opt + ETH + IP, nops, 4);
+	memcpy(opt + ETH + IP + 4, b + ETH + IP, n - ETH - IP);
+	dissect_len(&p, LINKTYPE_ETHERNET, opt, n + 4, n + 4);
+	assert_int_equal(p.ip.header_len, 24);
+	assert_int_equal(p.l4.sport, 35413);
+	assert_int_equal(p.anomalies, 0);
+
+	/* A version nibble that is neither 4 nor 6, behind a raw link type. */
+	uint8_t v5[40] = { 0x55 };
+	dissect_len(&p, LINKTYPE_RAW, v5, sizeof v5, sizeof v5);
+	assert_true(anomaly_has(p.anomalies, ANOMALY_IP_BAD_VERSION));
+}
+
+/*
+ * ICMPv6 time exceeded from 2001:db8:1::1 quoting a TCP SYN over IPv6 that
+ * carried a hop-by-hop options header; built from RFC 8200/4443 layouts with
+ * documentation addresses (RFC 3849).
+ */
+static void ipv6_time_exceeded_with_extension(void **state)
+{
+	(void)state;
+	static const char hex[] =
+		/* IPv6: payload 8+40+8+20 = 76, next header ICMPv6, hop limit 62 */
+		"6000000000" "4c" "3a" "3e"
+		"20010db8000100000000000000000001" /* src router */
+		"20010db8000a00000000000000000064" /* dst guest */
+		/* ICMPv6 time exceeded, code 0, checksum, unused */
+		"03000000" "00000000"
+		/* quoted IPv6: payload 8+20, next header hop-by-hop, hop limit 1 */
+		"6000000000" "1c" "00" "01"
+		"20010db8000a00000000000000000064"
+		"20010db8000200000000000000000010"
+		/* hop-by-hop: next TCP, length 0 (8 bytes), PadN */
+		"0600" "010400000000"
+		/* TCP SYN 40000 → 443, seq 0x01020304 */
+		"9c4001bb01020304000000005002faf000000000";
+	uint8_t b[256];
+	size_t n = hex_to_bytes(hex, b, sizeof b);
+	struct packet p;
+	dissect_len(&p, LINKTYPE_RAW, b, n, n);
+	assert_int_equal(p.anomalies, 0);
+	assert_int_equal(p.ip.version, 6);
+	assert_int_equal(p.ip.ttl, 62);
+	assert_true(packet_is_time_exceeded(&p));
+	assert_true(p.quote.present);
+	assert_int_equal(p.quote.ip.ttl, 1);
+	assert_int_equal(p.quote.ip.proto, IPPROTO_NUM_TCP);
+	assert_int_equal(p.quote.ip.header_len, 48);
+	assert_addr(&p.quote.ip.dst, "2001:db8:2::10");
+	assert_int_equal(p.quote.l4.sport, 40000);
+	assert_int_equal(p.quote.l4.dport, 443);
+	assert_int_equal(p.quote.l4.seq, 0x01020304);
+
+	/* Cut inside the quoted hop-by-hop header. */
+	dissect_len(&p, LINKTYPE_RAW, b, 40 + 8 + 40 + 4, n);
+	assert_true(anomaly_has(p.anomalies, ANOMALY_QUOTE_TRUNCATED));
+	assert_int_equal(p.quote.l4.kind, L4_NONE);
+}
+
+/* An ICMP error quoting an ICMP error: one level only, named. */
+static void nested_error_is_bounded(void **state)
+{
+	(void)state;
+	static const char hex[] =
+		"4500003800010000400100000a0000010a000002" /* outer IPv4, ICMP */
+		"0b000000" "00000000"                       /* time exceeded */
+		"4500001c00020000010100000a0000020a000003" /* quoted IPv4, ICMP */
+		"0b000000" "00000000";                      /* a quoted time exceeded */
+	uint8_t b[128];
+	size_t n = hex_to_bytes(hex, b, sizeof b);
+	struct packet p;
+	dissect_len(&p, LINKTYPE_RAW, b, n, n);
+	assert_true(p.quote.present);
+	assert_int_equal(p.quote.l4.kind, L4_ICMP);
+	assert_true(anomaly_has(p.anomalies, ANOMALY_QUOTE_NESTED_ERROR));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(time_exceeded_full),
+		cmocka_unit_test(syn_probe),
+		cmocka_unit_test(time_exceeded_every_truncation),
+		cmocka_unit_test(vlan_tags),
+		cmocka_unit_test(linux_cooked),
+		cmocka_unit_test(raw_and_null),
+		cmocka_unit_test(ipv4_header_oddities),
+		cmocka_unit_test(ipv6_time_exceeded_with_extension),
+		cmocka_unit_test(nested_error_is_bounded),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
