@@ -1,7 +1,10 @@
+#define _XOPEN_SOURCE 700 /* nftw */
 #include <ctype.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "support.h"
@@ -42,6 +45,22 @@ char *make_temp_dir(void)
 	if (!dir || !mkdtemp(dir))
 		abort();
 	return dir;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+void remove_temp_dir(char *dir)
+{
+	if (!dir)
+		return;
+	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(dir);
 }
 
 char *slurp_file(const char *path, size_t *len)

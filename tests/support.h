@@ -8,8 +8,11 @@
 /* Hex text (whitespace ignored) to bytes; returns the byte count, aborts on bad hex. */
 size_t hex_to_bytes(const char *hex, uint8_t *out, size_t max);
 
-/* A fresh directory under /tmp, removed by nothing: tests name it in failures. */
+/* A fresh directory under /tmp; free it with remove_temp_dir. */
 char *make_temp_dir(void);
+
+/* Deletes the directory and everything in it, and frees the string. */
+void remove_temp_dir(char *dir);
 
 /* The whole file, NUL-terminated; NULL when unreadable. *len may be NULL. */
 char *slurp_file(const char *path, size_t *len);

@@ -1,0 +1,153 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "analyzer/analyze.h"
+#include "analyzer/correlate.h"
+#include "analyzer/diagnose.h"
+#include "analyzer/pipeline.h"
+#include "analyzer/store.h"
+#include "analyzer/traces.h"
+#include "reports/report.h"
+
+int analyze_captures(struct case_model *cm, const struct analyze_options *opt, struct error *err)
+{
+	int rc = pipeline_read_capture(cm, opt->guest_path, SIDE_GUEST, err);
+	if (rc)
+		return rc;
+	if (traces_build(cm, 0) != 0)
+		return error_set(err, EXIT_INTERNAL, "%s: out of memory while grouping traces", opt->guest_path);
+	int host = -1;
+	if (opt->host_path) {
+		rc = pipeline_read_capture(cm, opt->host_path, SIDE_HOST, err);
+		if (rc)
+			return rc;
+		host = 1;
+		if (correlate_captures(cm, 0, 1) != 0)
+			return error_set(err, EXIT_INTERNAL, "out of memory while correlating the captures");
+	}
+	if (diagnose_case(cm, 0, host) != 0)
+		return error_set(err, EXIT_INTERNAL, "out of memory while diagnosing");
+	return 0;
+}
+
+/* Creates the directory and its missing parents. */
+static int make_dirs(const char *dir, struct error *err)
+{
+	char path[4096];
+	if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path)
+		return error_set(err, EXIT_OUTPUT_FAILED, "%s: path too long", dir);
+	for (char *p = path + 1;; p++) {
+		bool end = *p == '\0';
+		if (*p == '/' || end) {
+			*p = '\0';
+			if (mkdir(path, 0777) != 0 && errno != EEXIST)
+				return error_set(err, EXIT_OUTPUT_FAILED, "%s: cannot create directory: %s", path,
+					    strerror(errno));
+			if (end)
+				break;
+			*p = '/';
+		}
+	}
+	struct stat st;
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		return error_set(err, EXIT_OUTPUT_FAILED, "%s: not a directory", dir);
+	if (access(dir, W_OK | X_OK) != 0)
+		return error_set(err, EXIT_OUTPUT_FAILED, "%s: cannot write into the directory: %s", dir,
+			    strerror(errno));
+	return 0;
+}
+
+struct output_file {
+	const char *name;
+	char final[4096], temp[4096];
+};
+
+static int write_report(const struct case_model *cm, const char *path,
+			int (*writer)(const struct case_model *, FILE *), struct error *err)
+{
+	FILE *f = fopen(path, "wx");
+	if (!f)
+		return error_set(err, EXIT_OUTPUT_FAILED, "%s: cannot create: %s", path, strerror(errno));
+	int rc = writer(cm, f);
+	if (fflush(f) != 0 || ferror(f))
+		rc = -1;
+	if (fsync(fileno(f)) != 0)
+		rc = -1;
+	if (fclose(f) != 0)
+		rc = -1;
+	if (rc != 0)
+		return error_set(err, EXIT_OUTPUT_FAILED, "%s: write failed: %s", path, strerror(errno));
+	return 0;
+}
+
+int analyze_write_outputs(const struct case_model *cm, const char *out_dir, struct error *err)
+{
+	int rc = make_dirs(out_dir, err);
+	if (rc)
+		return rc;
+	struct output_file files[] = { { .name = "case.sqlite" }, { .name = "report.xml" },
+				       { .name = "report.html" } };
+	enum { N_FILES = sizeof files / sizeof files[0] };
+	for (size_t i = 0; i < N_FILES; i++) {
+		int a = snprintf(files[i].final, sizeof files[i].final, "%s/%s", out_dir, files[i].name);
+		int b = snprintf(files[i].temp, sizeof files[i].temp, "%s/.%s.tmp-%ld", out_dir,
+				 files[i].name, (long)getpid());
+		if (a >= (int)sizeof files[i].final || b >= (int)sizeof files[i].temp)
+			return error_set(err, EXIT_OUTPUT_FAILED, "%s: path too long", out_dir);
+		unlink(files[i].temp);
+	}
+
+	/* Everything goes to temporary names first; only a complete set replaces the old case. */
+	char store_err[512];
+	if (store_write_case(cm, files[0].temp, store_err, sizeof store_err) != 0)
+		rc = error_set(err, EXIT_OUTPUT_FAILED, "%s", store_err);
+	if (!rc)
+		rc = write_report(cm, files[1].temp, report_write_xml, err);
+	if (!rc)
+		rc = write_report(cm, files[2].temp, report_write_html, err);
+	for (size_t i = 0; i < N_FILES && !rc; i++)
+		if (rename(files[i].temp, files[i].final) != 0)
+			rc = error_set(err, EXIT_OUTPUT_FAILED, "%s: cannot rename into place: %s",
+				  files[i].final, strerror(errno));
+	if (rc)
+		for (size_t i = 0; i < N_FILES; i++)
+			unlink(files[i].temp);
+	return rc;
+}
+
+static void print_protocol_lines(const struct case_model *cm, FILE *out)
+{
+	for (size_t i = 0; i < cm->traces.len; i++) {
+		const struct trace *t = &cm->traces.items[i];
+		char src[64], dst[64];
+		ip_addr_format(&t->src, src, sizeof src);
+		ip_addr_format(&t->dst, dst, sizeof dst);
+		fprintf(out, "  trace %zu: %-4s %s -> %s: %s", i + 1, protocol_name(t->proto), src, dst,
+			verdict_name(t->verdict));
+		if (t->reset_ttl >= 0)
+			fprintf(out, " (reset to TTL %d, %s)", t->reset_ttl, direction_name(t->direction));
+		else if (t->verdict == VERDICT_TTL_RESET)
+			fprintf(out, " (%s; answers arrive with TTL %d)", direction_name(t->direction),
+				t->ingress_ttl);
+		fprintf(out, "; hops:");
+		for (size_t h = 0; h < t->hops.len; h++) {
+			char addr[64];
+			ip_addr_format(&t->hops.items[h].addr, addr, sizeof addr);
+			fprintf(out, " %s", addr[0] ? addr : "*");
+		}
+		fputc('\n', out);
+	}
+}
+
+void analyze_print_verdict(const struct case_model *cm, const char *out_dir, FILE *out)
+{
+	fprintf(out, "%s: %s\n", verdict_name(cm->verdict), cm->summary);
+	fprintf(out, "What to do: %s\n", cm->remedy);
+	print_protocol_lines(cm, out);
+	fprintf(out, "Reports: %s/report.html, %s/report.xml; case store: %s/case.sqlite\n", out_dir,
+		out_dir, out_dir);
+}

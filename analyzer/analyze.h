@@ -1,0 +1,31 @@
+/*
+ * The main job: captures in, case store and reports out. The command line
+ * lives in cli.c; this file only runs the stages in order and owns the
+ * all-or-nothing writing of the output directory.
+ */
+#ifndef TTLSLEUTH_ANALYZE_H
+#define TTLSLEUTH_ANALYZE_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "analyzer/errors.h"
+#include "analyzer/model.h"
+
+struct analyze_options {
+	const char *guest_path;
+	const char *host_path; /* NULL without a host capture */
+	const char *out_dir;
+	bool quiet;
+};
+
+/* Reads and diagnoses the captures into cm (case_init'ed by the caller). */
+int analyze_captures(struct case_model *cm, const struct analyze_options *opt, struct error *err);
+
+/* Writes case.sqlite, report.html and report.xml into opt->out_dir: all three or none. */
+int analyze_write_outputs(const struct case_model *cm, const char *out_dir, struct error *err);
+
+/* The short verdict printed to stdout. */
+void analyze_print_verdict(const struct case_model *cm, const char *out_dir, FILE *out);
+
+#endif

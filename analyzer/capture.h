@@ -1,0 +1,40 @@
+/*
+ * Reading one capture file: pcap or pcapng through libpcap, with nanosecond
+ * timestamps, while the bytes are hashed (SHA-256) on their way through so the
+ * evidence can be tied to the exact file the customer sent.
+ */
+#ifndef TTLSLEUTH_CAPTURE_H
+#define TTLSLEUTH_CAPTURE_H
+
+#include <stdint.h>
+
+#include "analyzer/errors.h"
+#include "analyzer/model.h"
+
+struct capture_reader;
+
+struct frame {
+	uint64_t number; /* 1-based */
+	int64_t ts_ns;
+	uint32_t caplen, wirelen;
+	const uint8_t *data;
+};
+
+/*
+ * Opens path and fills the descriptive fields of *info (path, name, format,
+ * link type, snap length, size). Returns NULL with *err set when the file is no
+ * capture we can read.
+ */
+struct capture_reader *capture_open(const char *path, struct capture *info, struct error *err);
+
+/*
+ * The next frame: 1 with *f filled, 0 at the end of the file. A file that ends
+ * inside a record also returns 0, with info->cut_short and info->warning set:
+ * everything before the cut is kept.
+ */
+int capture_next(struct capture_reader *r, struct frame *f);
+
+/* Finishes the hash (reading what libpcap left unread) and frees the reader. */
+void capture_close(struct capture_reader *r);
+
+#endif

@@ -1,0 +1,138 @@
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "analyzer/analyze.h"
+#include "analyzer/cli.h"
+
+static const char usage_text[] =
+	"Usage: ttlsleuth analyze GUEST.pcap [--host HOST.pcap] -o OUTDIR [--quiet]\n"
+	"       ttlsleuth --help | --version\n";
+
+static const char help_text[] =
+	"ttlsleuth reads packet captures of a path trace (traceroute, mtr, tcptraceroute...)\n"
+	"taken in a virtual machine, and tells whether the hypervisor's NAT reset the TTL\n"
+	"of the probes, with the evidence by frame number.\n"
+	"\n"
+	"Commands:\n"
+	"  analyze GUEST.pcap   analyse a capture taken on the guest (pcap or pcapng)\n"
+	"\n"
+	"Options of analyze:\n"
+	"  --host HOST.pcap     a capture taken on the host at the same time; the host copy\n"
+	"                       of each probe shows the TTL it really left with\n"
+	"  -o, --output OUTDIR  where to write case.sqlite, report.html and report.xml\n"
+	"                       (created if missing; an earlier case there is replaced)\n"
+	"  -q, --quiet          print nothing but errors\n"
+	"\n"
+	"Exit codes:\n"
+	"  0  analysis done, whatever the verdict\n"
+	"  2  usage error\n"
+	"  3  a capture could not be read, or is not a capture ttlsleuth understands\n"
+	"  4  the output directory or a file in it could not be written\n"
+	"  5  out of memory, or a capture exceeds a limit of the tool\n"
+	"\n"
+	"Warnings (a capture cut off mid-record: analysed up to the cut) go to stderr.\n";
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("ttlsleuth: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fputs(usage_text, stderr);
+	return EXIT_USAGE;
+}
+
+static int parse_analyze(int argc, char **argv, struct analyze_options *opt)
+{
+	static const struct option options[] = {
+		{ "host", required_argument, NULL, 'H' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ NULL, 0, NULL, 0 },
+	};
+	opterr = 0;
+	optind = 1;
+	int c;
+	while ((c = getopt_long(argc, argv, ":o:q", options, NULL)) != -1) {
+		switch (c) {
+		case 'H':
+			opt->host_path = optarg;
+			break;
+		case 'o':
+			opt->out_dir = optarg;
+			break;
+		case 'q':
+			opt->quiet = true;
+			break;
+		case ':':
+			return usage_error("option %s needs a value", argv[optind - 1]);
+		default:
+			return usage_error("unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (optind == argc)
+		return usage_error("%s", "analyze needs the guest capture");
+	if (argc - optind > 1)
+		return usage_error("unexpected argument %s (one guest capture; the host one goes with --host)",
+				   argv[optind + 1]);
+	opt->guest_path = argv[optind];
+	if (!opt->out_dir)
+		return usage_error("%s", "analyze needs -o OUTDIR");
+	return 0;
+}
+
+static void warn_cut_short(const struct case_model *cm)
+{
+	for (uint32_t i = 0; i < cm->n_captures; i++)
+		if (cm->captures[i].cut_short)
+			fprintf(stderr, "ttlsleuth: warning: %s: %s\n", cm->captures[i].path,
+				cm->captures[i].warning);
+}
+
+static int run_analyze(int argc, char **argv)
+{
+	struct analyze_options opt = { 0 };
+	int rc = parse_analyze(argc, argv, &opt);
+	if (rc)
+		return rc;
+	struct case_model cm;
+	case_init(&cm);
+	struct error err = { 0 };
+	rc = analyze_captures(&cm, &opt, &err);
+	if (!rc) {
+		warn_cut_short(&cm);
+		rc = analyze_write_outputs(&cm, opt.out_dir, &err);
+	}
+	if (rc)
+		fprintf(stderr, "ttlsleuth: %s\n", err.message);
+	else if (!opt.quiet)
+		analyze_print_verdict(&cm, opt.out_dir, stdout);
+	case_free(&cm);
+	return rc;
+}
+
+int cli_main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage_text, stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		fputs(usage_text, stdout);
+		fputc('\n', stdout);
+		fputs(help_text, stdout);
+		return EXIT_DONE;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("ttlsleuth %s\n", TTLSLEUTH_VERSION);
+		return EXIT_DONE;
+	}
+	if (!strcmp(argv[1], "analyze"))
+		return run_analyze(argc - 1, argv + 1);
+	return usage_error("unknown command %s", argv[1]);
+}

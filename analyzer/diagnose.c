@@ -1,0 +1,548 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "analyzer/diagnose.h"
+#include "analyzer/traces.h"
+
+enum { MAX_EVIDENCE_PER_FINDING = 12 };
+
+int initial_ttl_guess(int ttl)
+{
+	static const int initial[] = { 32, 64, 128, 255 };
+	for (size_t i = 0; i < sizeof initial / sizeof initial[0]; i++)
+		if (ttl <= initial[i])
+			return initial[i];
+	return 255;
+}
+
+static bool is_initial_ttl(int ttl)
+{
+	return ttl == 64 || ttl == 128 || ttl == 255;
+}
+
+static struct finding *add_finding(struct case_model *cm, enum finding_kind kind, int32_t trace,
+				   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static struct finding *add_finding(struct case_model *cm, enum finding_kind kind, int32_t trace,
+				   const char *fmt, ...)
+{
+	struct finding *f = VEC_PUSH(&cm->findings);
+	if (!f)
+		return NULL;
+	f->kind = kind;
+	f->trace = trace;
+	VEC_INIT(&f->evidence, MAX_EVIDENCE_PER_FINDING);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(f->text, sizeof f->text, fmt, ap);
+	va_end(ap);
+	return f;
+}
+
+static void add_evidence(struct finding *f, uint32_t capture, uint64_t frame, const char *role)
+{
+	if (!f)
+		return;
+	struct evidence *e = VEC_PUSH(&f->evidence);
+	if (e) {
+		e->capture = capture;
+		e->frame = frame;
+		e->role = role;
+	}
+}
+
+static void format_addr(const struct ip_addr *a, char out[64])
+{
+	ip_addr_format(a, out, 64);
+}
+
+/* What the trace's own packets and the other traces say; gathered before deciding. */
+struct signals {
+	bool egress_constant, egress_preserved;
+	bool ingress_rewritten, ingress_preserved;
+	bool early_answer, gateway_then_destination, zero_hop_reply, off_link_first_hop;
+	bool path_visible, forged_errors;
+	int egress_ttl, ingress_ttl, true_distance;
+};
+
+/* The host copies of the trace's probes: constant TTL (reset) or k-1 (routed). */
+static void check_egress(struct case_model *cm, int32_t ti, struct signals *s)
+{
+	const struct trace *t = &cm->traces.items[ti];
+	int constant = -1, copies = 0, preserved = 0, distinct_sent = 0;
+	bool same = true;
+	uint8_t last_sent = 0;
+	for (size_t i = 0; i < cm->requests.len; i++) {
+		const struct request *g = &cm->requests.items[i];
+		if (g->trace != ti || g->counterpart < 0)
+			continue;
+		const struct request *h = &cm->requests.items[g->counterpart];
+		copies++;
+		if (h->ttl + 1 == g->ttl || h->ttl == g->ttl)
+			preserved++;
+		if (constant < 0)
+			constant = h->ttl;
+		else if (constant != h->ttl)
+			same = false;
+		if (g->ttl != last_sent) {
+			distinct_sent++;
+			last_sent = g->ttl;
+		}
+	}
+	if (copies == 0)
+		return;
+	if (preserved == copies) {
+		s->egress_preserved = true;
+		struct finding *f = add_finding(
+			cm, FINDING_EGRESS_TTL_PRESERVED, ti,
+			"The host capture shows the %s probes leaving with the TTL the guest gave them, less one per routing hop (%d of %d probes found on the host side).",
+			protocol_name(t->proto), copies, t->probes);
+		for (size_t i = 0, n = 0; i < cm->requests.len && n < 3; i++) {
+			const struct request *g = &cm->requests.items[i];
+			if (g->trace == ti && g->counterpart >= 0) {
+				add_evidence(f, g->capture, g->frame, "guest probe");
+				add_evidence(f, cm->requests.items[g->counterpart].capture,
+					     cm->requests.items[g->counterpart].frame, "host copy");
+				n++;
+			}
+		}
+		return;
+	}
+	if (!same || distinct_sent < 2 || preserved == copies)
+		return;
+	s->egress_constant = true;
+	s->egress_ttl = constant;
+	struct finding *f = add_finding(
+		cm, FINDING_EGRESS_TTL_CONSTANT, ti,
+		"Whatever TTL the guest gave its %s probes (1 to %u), the host sent every one of them on with TTL %d: the NAT re-originates the probes instead of forwarding them.",
+		protocol_name(t->proto), t->max_ttl, constant);
+	uint8_t shown_ttl = 0;
+	for (size_t i = 0; i < cm->requests.len && f && f->evidence.len + 2 <= MAX_EVIDENCE_PER_FINDING; i++) {
+		const struct request *g = &cm->requests.items[i];
+		if (g->trace != ti || g->counterpart < 0 || g->ttl <= shown_ttl)
+			continue;
+		shown_ttl = g->ttl;
+		add_evidence(f, g->capture, g->frame, "guest probe");
+		add_evidence(f, cm->requests.items[g->counterpart].capture,
+			     cm->requests.items[g->counterpart].frame, "host copy");
+	}
+}
+
+/* Answers from the destination as the host saw them and as the guest got them. */
+static void check_ingress(struct case_model *cm, int32_t ti, struct signals *s)
+{
+	const struct trace *t = &cm->traces.items[ti];
+	int rewritten_to = -1, compared = 0, preserved = 0;
+	bool same = true;
+	const struct reply *example = NULL;
+	for (size_t i = 0; i < cm->requests.len; i++) {
+		const struct request *g = &cm->requests.items[i];
+		if (g->trace != ti || g->reply < 0)
+			continue;
+		const struct reply *gr = &cm->replies.items[g->reply];
+		if (gr->counterpart < 0 || !reply_from_destination(t, gr))
+			continue;
+		const struct reply *hr = &cm->replies.items[gr->counterpart];
+		compared++;
+		if (gr->ttl == hr->ttl || gr->ttl + 1 == hr->ttl) {
+			preserved++;
+			continue;
+		}
+		if (rewritten_to < 0) {
+			rewritten_to = gr->ttl;
+			example = gr;
+		} else if (rewritten_to != gr->ttl) {
+			same = false;
+		}
+	}
+	if (compared == 0)
+		return;
+	if (preserved == compared) {
+		s->ingress_preserved = true;
+		return;
+	}
+	if (!same || !example)
+		return;
+	const struct reply *hr = &cm->replies.items[example->counterpart];
+	s->ingress_rewritten = true;
+	s->ingress_ttl = rewritten_to;
+	struct finding *f = add_finding(
+		cm, FINDING_INGRESS_TTL_REWRITTEN, ti,
+		"The destination's answers reached the host with TTL %u but the guest with TTL %d: the NAT re-originates the answers too.",
+		hr->ttl, rewritten_to);
+	add_evidence(f, hr->capture, hr->frame, "host-side answer");
+	add_evidence(f, example->capture, example->frame, "guest-side answer");
+}
+
+/*
+ * How far the destination really is, in TTL: from another trace to it that
+ * shows routers answering on the way, or from the host's view of its answers.
+ */
+static int32_t distance_from_other_traces(const struct case_model *cm, int32_t ti, int *distance)
+{
+	const struct trace *t = &cm->traces.items[ti];
+	int32_t best = -1;
+	*distance = -1;
+	for (size_t i = 0; i < cm->traces.len; i++) {
+		const struct trace *o = &cm->traces.items[i];
+		if ((int32_t)i == ti || o->capture != t->capture || !ip_addr_equal(&o->dst, &t->dst) ||
+		    o->reached_ttl < 2)
+			continue;
+		bool routers = false;
+		for (size_t h = 0; h + 1 < o->hops.len; h++)
+			if (o->hops.items[h].addr.family && !o->hops.items[h].is_destination)
+				routers = true;
+		if (routers && o->reached_ttl > *distance) {
+			*distance = o->reached_ttl;
+			best = (int32_t)i;
+		}
+	}
+	return best;
+}
+
+static const struct hop *destination_hop(const struct trace *t)
+{
+	if (!t->reached_ttl || t->hops.len < t->reached_ttl)
+		return NULL;
+	return &t->hops.items[t->reached_ttl - 1];
+}
+
+/* Same /24 (IPv4) or /64 (IPv6): the only hint of "on the local link" a capture gives. */
+static bool same_subnet(const struct ip_addr *a, const struct ip_addr *b)
+{
+	if (a->family != b->family)
+		return false;
+	return memcmp(a->b, b->b, a->family == 4 ? 3 : 8) == 0;
+}
+
+static void check_path(struct case_model *cm, int32_t ti, int host, struct signals *s)
+{
+	struct trace *t = &cm->traces.items[ti];
+	const struct hop *dest = destination_hop(t);
+	char dst[64], other_dst[64];
+	format_addr(&t->dst, dst);
+
+	int32_t other = distance_from_other_traces(cm, ti, &s->true_distance);
+	if (s->true_distance < 0 && host >= 0 && dest && dest->reply >= 0) {
+		const struct reply *gr = &cm->replies.items[dest->reply];
+		if (gr->counterpart >= 0) {
+			/* The host sees the real answer: its hops back, plus the guest's
+			 * gateway and the destination itself, make the TTL needed. */
+			int h_ttl = cm->replies.items[gr->counterpart].ttl;
+			s->true_distance = initial_ttl_guess(h_ttl) - h_ttl + 2;
+		}
+	}
+
+	/* Routers that answered before the destination (or at all, if it never did). */
+	int routers = 0, forged = 0, te = 0;
+	const struct hop *first_router = NULL;
+	bool one_gateway = true;
+	for (size_t i = 0; i < t->hops.len; i++) {
+		const struct hop *h = &t->hops.items[i];
+		if (!h->addr.family || h->is_destination)
+			continue;
+		if (h->kind == REPLY_TIME_EXCEEDED) {
+			te++;
+			if (h->quoted_ttl > 1 && h->quoted_ttl == h->ttl)
+				forged++;
+		}
+		if (!first_router)
+			first_router = h;
+		else if (!ip_addr_equal(&first_router->addr, &h->addr))
+			one_gateway = false;
+		routers++;
+	}
+	if (routers >= 1 && (dest ? t->reached_ttl >= 2 : routers >= 2)) {
+		s->path_visible = true;
+		struct finding *f = add_finding(
+			cm, FINDING_PATH_VISIBLE, ti,
+			"%d router%s answered the %s probes hop by hop before %s.", routers,
+			routers == 1 ? "" : "s", protocol_name(t->proto),
+			dest ? "the destination answered" : "the trace ended");
+		for (size_t i = 0; i < t->hops.len && f && f->evidence.len < 6; i++)
+			if (t->hops.items[i].addr.family)
+				add_evidence(f, t->capture, t->hops.items[i].reply_frame, "hop answer");
+	}
+	if (forged >= 2) {
+		s->forged_errors = true;
+		struct finding *f = add_finding(
+			cm, FINDING_FORGED_TIME_EXCEEDED, ti,
+			"%d of the %d time-exceeded messages quote the probe with the TTL the guest sent instead of the 1 a router sees: a user-space NAT (slirp family) rebuilt them on the way back.",
+			forged, te);
+		for (size_t i = 0; i < t->hops.len && f && f->evidence.len < 4; i++)
+			if (t->hops.items[i].kind == REPLY_TIME_EXCEEDED && t->hops.items[i].addr.family)
+				add_evidence(f, t->capture, t->hops.items[i].reply_frame, "time exceeded");
+	}
+
+	if (!dest) {
+		if (t->answered == 0) {
+			add_finding(cm, FINDING_NO_ANSWERS, ti,
+				    "None of the %u %s probes to %s got an answer in this capture.",
+				    t->probes, protocol_name(t->proto), dst);
+		} else {
+			add_finding(cm, FINDING_DESTINATION_NOT_REACHED, ti,
+				    "The destination %s never answered the %s probes (up to TTL %u).", dst,
+				    protocol_name(t->proto), t->max_ttl);
+		}
+		return;
+	}
+	const struct reply *dr = dest->reply >= 0 ? &cm->replies.items[dest->reply] : NULL;
+
+	if (s->true_distance > t->reached_ttl) {
+		s->early_answer = true;
+		struct finding *f;
+		if (other >= 0) {
+			const struct trace *o = &cm->traces.items[other];
+			format_addr(&o->dst, other_dst);
+			f = add_finding(
+				cm, FINDING_EARLY_DESTINATION_ANSWER, ti,
+				"%s answered the %s probe with TTL %u, but the %s trace to it needs TTL %d to get there, with routers answering on the way: the %s probe cannot have reached it with its own TTL.",
+				dst, protocol_name(t->proto), t->reached_ttl, protocol_name(o->proto),
+				s->true_distance, protocol_name(t->proto));
+			add_evidence(f, t->capture, dest->probe_frame, "probe");
+			add_evidence(f, t->capture, dest->reply_frame, "destination answer");
+			const struct hop *od = destination_hop(o);
+			if (od)
+				add_evidence(f, o->capture, od->reply_frame, "answer in the other trace");
+		} else {
+			f = add_finding(
+				cm, FINDING_EARLY_DESTINATION_ANSWER, ti,
+				"%s answered the %s probe with TTL %u, but its answers reach the host after about %d hops: the probe cannot have reached it with its own TTL.",
+				dst, protocol_name(t->proto), t->reached_ttl, s->true_distance - 2);
+			add_evidence(f, t->capture, dest->probe_frame, "probe");
+			add_evidence(f, t->capture, dest->reply_frame, "destination answer");
+		}
+	}
+
+	bool remote = t->reached_ttl >= 2 || s->true_distance >= 2;
+	if (dr && is_initial_ttl(dr->ttl) && remote) {
+		s->zero_hop_reply = true;
+		if (!s->ingress_rewritten) {
+			s->ingress_rewritten = true;
+			s->ingress_ttl = dr->ttl;
+		}
+		int away = s->true_distance > t->reached_ttl ? s->true_distance : t->reached_ttl;
+		struct finding *f = add_finding(
+			cm, FINDING_ZERO_HOP_REPLY, ti,
+			"The destination's answer arrived with TTL %u, an initial TTL: it travelled zero hops, impossible for a host %d hops away; something near the guest re-originated it.",
+			dr->ttl, away);
+		add_evidence(f, t->capture, dr->frame, "destination answer");
+	}
+
+	if (t->reached_ttl == 2 && first_router && one_gateway && s->zero_hop_reply &&
+	    first_router->ttl == 1) {
+		char gw[64];
+		format_addr(&first_router->addr, gw);
+		s->gateway_then_destination = true;
+		struct finding *f = add_finding(
+			cm, FINDING_SINGLE_GATEWAY_THEN_DESTINATION, ti,
+			"Only the gateway %s answered (TTL 1) and from TTL 2 on the destination itself answered, with an untouched TTL: the NAT-mode pattern, where probes expire at the host once and are re-originated after that.",
+			gw);
+		add_evidence(f, t->capture, first_router->reply_frame, "gateway answer");
+		add_evidence(f, t->capture, dest->reply_frame, "destination answer");
+	}
+
+	if (t->reached_ttl == 1 && !s->early_answer && dr && is_initial_ttl(dr->ttl) &&
+	    !same_subnet(&t->src, &t->dst)) {
+		s->off_link_first_hop = true;
+		add_finding(
+			cm, FINDING_ZERO_HOP_REPLY, ti,
+			"%s, which is not on the guest's subnet, answered the very first probe (TTL 1) with TTL %u: either it is on the local link, or a NAT re-originated the probes.",
+			dst, dr->ttl);
+		add_evidence(&cm->findings.items[cm->findings.len - 1], t->capture, dest->probe_frame, "probe");
+		add_evidence(&cm->findings.items[cm->findings.len - 1], t->capture, dr->frame,
+			     "destination answer");
+	}
+}
+
+static void decide(struct trace *t, const struct signals *s)
+{
+	bool egress = s->egress_constant || s->early_answer || s->gateway_then_destination ||
+		      s->off_link_first_hop;
+	t->egress_ttl = s->egress_ttl;
+	t->ingress_ttl = s->ingress_rewritten ? s->ingress_ttl : -1;
+	t->true_distance = s->true_distance;
+	char dst[64];
+	ip_addr_format(&t->dst, dst, sizeof dst);
+
+	if (egress) {
+		t->verdict = VERDICT_TTL_RESET;
+		t->direction = s->ingress_rewritten ? DIRECTION_BOTH : DIRECTION_EGRESS;
+		/* Only the host side shows what the probes were reset to; the answers'
+		 * TTL at the guest is the NAT's own and may differ (slirp: 64 out, 255 in). */
+		t->reset_ttl = s->egress_ttl;
+		t->confidence = s->egress_constant ? "certain"
+				: (s->early_answer || s->gateway_then_destination) ? "strong"
+										     : "probable";
+		char hidden[96] = "";
+		if (t->true_distance > t->reached_ttl && t->reached_ttl)
+			snprintf(hidden, sizeof hidden, " %d hop%s of the real path are hidden.",
+				 t->true_distance - t->reached_ttl,
+				 t->true_distance - t->reached_ttl == 1 ? "" : "s");
+		snprintf(t->reason, sizeof t->reason,
+			 "The %s probes did not keep their TTL%s: %s answered at TTL %u.%s",
+			 protocol_name(t->proto),
+			 s->egress_ttl >= 0 ? " (the host sent them on with a fixed TTL)" : "", dst,
+			 t->reached_ttl, hidden);
+		return;
+	}
+	t->reset_ttl = -1;
+	t->direction = s->ingress_rewritten ? DIRECTION_INGRESS : DIRECTION_UNKNOWN;
+	if (s->egress_preserved || s->path_visible) {
+		t->verdict = VERDICT_NO_TTL_RESET;
+		t->confidence = s->egress_preserved ? "certain" : "strong";
+		snprintf(t->reason, sizeof t->reason, "%s%s%s",
+			 s->egress_preserved ? "The host sent the probes on with the guest's TTL less one. "
+					     : "",
+			 s->path_visible ? "Routers answered hop by hop, so the probes kept their TTL. " : "",
+			 s->ingress_rewritten
+				 ? "The answers were re-originated on the way in (their TTL says nothing about distance), but the hop list is right."
+				 : "");
+		return;
+	}
+	t->verdict = VERDICT_INCONCLUSIVE;
+	t->confidence = "";
+	t->direction = DIRECTION_UNKNOWN;
+	if (t->answered == 0)
+		snprintf(t->reason, sizeof t->reason,
+			 "No probe got an answer, so nothing shows whether the TTL was kept.");
+	else if (t->reached_ttl == 1)
+		snprintf(t->reason, sizeof t->reason,
+			 "%s answered the first probe: it is on the local link, or a NAT re-originated the probes. A trace with another protocol to the same destination, or a host-side capture, would tell.",
+			 dst);
+	else
+		snprintf(t->reason, sizeof t->reason,
+			 "The answers neither show routers in order nor a reset; add a host-side capture or a trace with another protocol.");
+}
+
+static void append(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void append(char *buf, size_t size, const char *fmt, ...)
+{
+	size_t used = strlen(buf);
+	if (used + 1 >= size)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf + used, size - used, fmt, ap);
+	va_end(ap);
+}
+
+/* "tcp and icmp" from a set of protocols. */
+static void protocols_text(unsigned mask, char *out, size_t size)
+{
+	out[0] = '\0';
+	const enum trace_protocol all[] = { PROTO_TCP, PROTO_UDP, PROTO_ICMP };
+	const char *upper[] = { "TCP", "UDP", "ICMP" };
+	int count = 0, total = __builtin_popcount(mask);
+	for (int i = 0; i < 3; i++) {
+		if (!(mask & 1u << all[i]))
+			continue;
+		count++;
+		append(out, size, "%s%s", count == 1 ? "" : count == total ? " and " : ", ", upper[i]);
+	}
+}
+
+static void summarise(struct case_model *cm, uint32_t guest)
+{
+	unsigned reset = 0, healthy = 0, unknown = 0;
+	int reset_ttl = -1;
+	bool hidden_known = false;
+	int hidden = 0;
+	const struct trace *example = NULL;
+	for (size_t i = 0; i < cm->traces.len; i++) {
+		const struct trace *t = &cm->traces.items[i];
+		if (t->capture != guest)
+			continue;
+		unsigned bit = 1u << t->proto;
+		if (t->verdict == VERDICT_TTL_RESET) {
+			reset |= bit;
+			if (!example)
+				example = t;
+			if (reset_ttl < 0)
+				reset_ttl = t->reset_ttl;
+			if (t->true_distance > t->reached_ttl && t->reached_ttl) {
+				hidden_known = true;
+				hidden = t->true_distance - t->reached_ttl;
+			}
+		} else if (t->verdict == VERDICT_NO_TTL_RESET) {
+			healthy |= bit;
+		} else {
+			unknown |= bit;
+		}
+	}
+	healthy &= ~reset;
+	unknown &= ~(reset | healthy);
+	char affected[64], fine[64], unjudged[64];
+	protocols_text(reset, affected, sizeof affected);
+	protocols_text(healthy, fine, sizeof fine);
+	protocols_text(unknown, unjudged, sizeof unjudged);
+
+	cm->summary[0] = cm->remedy[0] = '\0';
+	if (reset) {
+		cm->verdict = VERDICT_TTL_RESET;
+		char dst[64];
+		ip_addr_format(&example->dst, dst, sizeof dst);
+		append(cm->summary, sizeof cm->summary,
+		       "TTL reset found: the %s path traces from the guest are wrong. Their probes did not keep the TTL the tool gave them",
+		       affected);
+		if (reset_ttl >= 0)
+			append(cm->summary, sizeof cm->summary, " (they were sent on with TTL %d)", reset_ttl);
+		append(cm->summary, sizeof cm->summary, ", so %s seems to answer after only %u hop%s",
+		       dst, example->reached_ttl, example->reached_ttl == 1 ? "" : "s");
+		if (hidden_known)
+			append(cm->summary, sizeof cm->summary, " while %d more hop%s lie on the real path",
+			       hidden, hidden == 1 ? "" : "s");
+		append(cm->summary, sizeof cm->summary,
+		       ". This is what a hypervisor NAT (VirtualBox NAT, QEMU/slirp user networking, VMware or Parallels shared networking) does: it re-originates the packets.");
+		if (healthy)
+			append(cm->summary, sizeof cm->summary, " %s traces are not affected.", fine);
+		if (unknown)
+			append(cm->summary, sizeof cm->summary, " %s traces could not be judged.", unjudged);
+		append(cm->remedy, sizeof cm->remedy,
+		       "Put the VM's network adapter in bridged mode (or use the host's own NAT, which keeps the TTL), or run the path trace from the host.");
+		if (healthy)
+			append(cm->remedy, sizeof cm->remedy,
+			       " Until then, trust the %s traces from this VM, not the %s ones.", fine,
+			       affected);
+		else
+			append(cm->remedy, sizeof cm->remedy,
+			       " A path trace with ICMP or UDP may survive the NAT; check it the same way before trusting it.");
+	} else if (healthy) {
+		cm->verdict = VERDICT_NO_TTL_RESET;
+		append(cm->summary, sizeof cm->summary,
+		       "No TTL reset: the %s path traces from the guest show the real path, with routers answering hop by hop.",
+		       fine);
+		if (unknown)
+			append(cm->summary, sizeof cm->summary, " %s traces could not be judged.", unjudged);
+		append(cm->remedy, sizeof cm->remedy,
+		       "Nothing to change in the VM's networking; look for the problem on the path itself.");
+	} else {
+		cm->verdict = VERDICT_INCONCLUSIVE;
+		if (cm->traces.len == 0)
+			append(cm->summary, sizeof cm->summary,
+			       "Inconclusive: the capture holds no path trace (no probes with a low TTL).");
+		else
+			append(cm->summary, sizeof cm->summary,
+			       "Inconclusive: the %s traces do not show whether the TTL was kept.", unjudged);
+		append(cm->remedy, sizeof cm->remedy,
+		       "Capture again while the path trace runs, on the guest and on the host at the same time, and run a TCP and an ICMP trace to the same destination.");
+	}
+}
+
+int diagnose_case(struct case_model *cm, uint32_t guest, int host)
+{
+	for (size_t i = 0; i < cm->traces.len; i++) {
+		if (cm->traces.items[i].capture != guest)
+			continue;
+		struct signals s;
+		memset(&s, 0, sizeof s);
+		s.egress_ttl = s.ingress_ttl = s.true_distance = -1;
+		check_egress(cm, (int32_t)i, &s);
+		check_ingress(cm, (int32_t)i, &s);
+		check_path(cm, (int32_t)i, host, &s);
+		decide(&cm->traces.items[i], &s);
+	}
+	summarise(cm, guest);
+	return 0;
+}

@@ -1,0 +1,132 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyzer/model.h"
+
+/* Ceilings: far above any real case, low enough that a hostile file cannot exhaust memory. */
+enum {
+	MAX_REQUESTS = 20 * 1000 * 1000,
+	MAX_REPLIES = 20 * 1000 * 1000,
+	MAX_TRACES = 100 * 1000,
+	MAX_FINDINGS = 1000 * 1000,
+};
+
+void case_init(struct case_model *cm)
+{
+	memset(cm, 0, sizeof *cm);
+	VEC_INIT(&cm->requests, MAX_REQUESTS);
+	VEC_INIT(&cm->replies, MAX_REPLIES);
+	VEC_INIT(&cm->traces, MAX_TRACES);
+	VEC_INIT(&cm->findings, MAX_FINDINGS);
+}
+
+void case_free(struct case_model *cm)
+{
+	for (uint32_t i = 0; i < cm->n_captures; i++) {
+		free(cm->captures[i].path);
+		free(cm->captures[i].name);
+	}
+	for (size_t i = 0; i < cm->traces.len; i++)
+		VEC_FREE(&cm->traces.items[i].hops);
+	for (size_t i = 0; i < cm->findings.len; i++)
+		VEC_FREE(&cm->findings.items[i].evidence);
+	VEC_FREE(&cm->requests);
+	VEC_FREE(&cm->replies);
+	VEC_FREE(&cm->traces);
+	VEC_FREE(&cm->findings);
+}
+
+static const char *const finding_names[FINDING_COUNT] = {
+#define FINDING_NAME(id, name) [FINDING_##id] = name,
+	FINDING_LIST(FINDING_NAME)
+#undef FINDING_NAME
+};
+
+const char *finding_name(enum finding_kind kind)
+{
+	return (unsigned)kind < FINDING_COUNT ? finding_names[kind] : "unknown";
+}
+
+const char *verdict_name(enum verdict v)
+{
+	switch (v) {
+	case VERDICT_TTL_RESET:
+		return "ttl-reset";
+	case VERDICT_NO_TTL_RESET:
+		return "no-ttl-reset";
+	case VERDICT_INCONCLUSIVE:
+		break;
+	}
+	return "inconclusive";
+}
+
+const char *direction_name(enum direction d)
+{
+	switch (d) {
+	case DIRECTION_EGRESS:
+		return "egress";
+	case DIRECTION_INGRESS:
+		return "ingress";
+	case DIRECTION_BOTH:
+		return "both";
+	case DIRECTION_UNKNOWN:
+		break;
+	}
+	return "";
+}
+
+const char *protocol_name(enum trace_protocol p)
+{
+	switch (p) {
+	case PROTO_TCP:
+		return "tcp";
+	case PROTO_UDP:
+		return "udp";
+	case PROTO_ICMP:
+		break;
+	}
+	return "icmp";
+}
+
+const char *reply_kind_name(enum reply_kind k)
+{
+	switch (k) {
+	case REPLY_TIME_EXCEEDED:
+		return "time-exceeded";
+	case REPLY_UNREACHABLE:
+		return "unreachable";
+	case REPLY_OTHER_ERROR:
+		return "icmp-error";
+	case REPLY_SYN_ACK:
+		return "syn-ack";
+	case REPLY_RST:
+		return "rst";
+	case REPLY_ECHO_REPLY:
+		break;
+	}
+	return "echo-reply";
+}
+
+const char *match_method_name(enum match_method m)
+{
+	switch (m) {
+	case MATCH_QUOTE_EXACT:
+		return "quote-exact";
+	case MATCH_QUOTE_PORTS:
+		return "quote-ports";
+	case MATCH_QUOTE_IP_ID:
+		return "quote-ip-id";
+	case MATCH_TCP_ACK:
+		return "tcp-ack";
+	case MATCH_ECHO_ID_SEQ:
+		return "echo-id-seq";
+	case MATCH_NONE:
+		break;
+	}
+	return "none";
+}
+
+const char *side_name(enum capture_side s)
+{
+	return s == SIDE_HOST ? "host" : "guest";
+}

@@ -1,0 +1,215 @@
+/*
+ * The analysis model of one case: what was read, what was paired, what it
+ * means. The store and every report writer read this model and nothing else;
+ * none of them decides anything (scamper's trace/ model and its writers are
+ * the pattern).
+ *
+ * Cross references are indexes into the case's arrays, -1 for "none".
+ */
+#ifndef TTLSLEUTH_MODEL_H
+#define TTLSLEUTH_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "analyzer/vec.h"
+#include "dissectors/packet.h"
+
+enum capture_side { SIDE_GUEST, SIDE_HOST };
+
+struct capture {
+	char *path;
+	char *name; /* the file's base name, for reports */
+	enum capture_side side;
+	char sha256_hex[65];
+	uint64_t file_bytes;
+	const char *format; /* "pcap" or "pcapng" */
+	int linktype;       /* LINKTYPE_ value */
+	uint32_t snaplen;
+	uint64_t packets;   /* frames read */
+	uint64_t ip_packets;
+	uint64_t interesting; /* requests and replies kept */
+	int64_t first_ts_ns, last_ts_ns;
+	bool cut_short;      /* the file ended inside a record: analysed up to the cut */
+	char warning[256];   /* why it was cut short, as libpcap said it */
+	uint64_t anomaly_counts[ANOMALY_COUNT];
+	uint64_t anomalous_packets;
+};
+
+/* The three kinds of path trace, named as the reports name them. */
+enum trace_protocol { PROTO_TCP, PROTO_UDP, PROTO_ICMP };
+
+/* A packet that asks for an answer: a TCP SYN, a UDP datagram, an echo request. */
+struct request {
+	uint32_t capture;
+	uint64_t frame;
+	int64_t ts_ns;
+	struct ip_addr src, dst;
+	enum trace_protocol proto;
+	uint8_t ttl;
+	uint16_t sport, dport;
+	uint32_t seq;
+	uint16_t echo_id, echo_seq;
+	uint32_t ip_id;
+	uint16_t ip_len;
+	int32_t trace;       /* the path trace it belongs to */
+	int32_t reply;       /* the first reply paired with it */
+	int32_t counterpart; /* the same request seen in the other capture */
+	bool answered;
+};
+
+enum reply_kind {
+	REPLY_TIME_EXCEEDED,
+	REPLY_UNREACHABLE,
+	REPLY_OTHER_ERROR,
+	REPLY_SYN_ACK,
+	REPLY_RST,
+	REPLY_ECHO_REPLY,
+};
+
+enum match_method {
+	MATCH_NONE,
+	MATCH_QUOTE_EXACT,   /* quoted addresses, ports or echo id/seq, and IP ID all agree */
+	MATCH_QUOTE_PORTS,   /* quoted addresses and ports (or echo id/seq), IP ID differs or unknown */
+	MATCH_QUOTE_IP_ID,   /* echo id/seq shared by every probe: told apart by the IP ID */
+	MATCH_TCP_ACK,       /* reversed tuple and ack == seq + 1 */
+	MATCH_ECHO_ID_SEQ,   /* echo reply with the request's id and sequence */
+};
+
+struct reply {
+	uint32_t capture;
+	uint64_t frame;
+	int64_t ts_ns;
+	struct ip_addr src, dst;
+	uint8_t ttl;
+	enum reply_kind kind;
+	uint8_t icmp_type, icmp_code;
+
+	/* ICMP errors: what the quote says */
+	bool quoted;
+	uint8_t quoted_ttl;
+	uint16_t quoted_len;
+	uint32_t quoted_ip_id;
+	struct ip_addr quoted_src, quoted_dst;
+	uint8_t quoted_proto;
+	uint16_t quoted_sport, quoted_dport;
+	uint32_t quoted_seq;
+	bool quoted_seq_known; /* the quote held the TCP sequence number (8 bytes or more) */
+	uint16_t quoted_echo_id, quoted_echo_seq;
+
+	/* TCP and echo replies */
+	uint32_t ack;
+	uint16_t sport, dport, echo_id, echo_seq;
+
+	int32_t request;
+	enum match_method method;
+	int64_t rtt_ns;
+	int32_t counterpart;
+	anomaly_set anomalies;
+};
+
+enum verdict { VERDICT_INCONCLUSIVE, VERDICT_NO_TTL_RESET, VERDICT_TTL_RESET };
+enum direction { DIRECTION_UNKNOWN, DIRECTION_EGRESS, DIRECTION_INGRESS, DIRECTION_BOTH };
+
+/* One TTL of a trace as the agent saw it. */
+struct hop {
+	uint8_t ttl;
+	struct ip_addr addr;    /* family 0: nobody answered */
+	uint32_t probes, answers;
+	bool several_addresses; /* more than one router answered at this TTL */
+	bool is_destination;
+	enum reply_kind kind;   /* of the first answer */
+	uint8_t reply_ttl;      /* outer TTL of the first answer, as received */
+	uint8_t quoted_ttl;     /* TTL the router saw, from its quote (errors only) */
+	int64_t rtt_ns;         /* best round trip */
+	uint64_t probe_frame, reply_frame;
+	int32_t request, reply; /* the probe and answer shown */
+};
+
+struct trace {
+	uint32_t capture;
+	enum trace_protocol proto;
+	struct ip_addr src, dst;
+	uint16_t dport; /* TCP and fixed-port UDP traces */
+	int64_t first_ts_ns, last_ts_ns;
+	uint32_t probes, answered;
+	uint8_t max_ttl;
+	uint8_t reached_ttl; /* lowest TTL the destination answered; 0 if never */
+	VEC(struct hop) hops; /* TTL 1 up to reached_ttl (or max_ttl) */
+
+	enum verdict verdict;
+	enum direction direction;
+	int reset_ttl;   /* the value packets were reset to; -1 unknown */
+	int egress_ttl;  /* as the probes left the host; -1 unknown */
+	int ingress_ttl; /* as the answers reached the guest; -1 unknown */
+	int true_distance; /* TTL the destination needs when nothing resets it (routers + 1),
+			      from other evidence; -1 unknown */
+	const char *confidence; /* "certain", "strong", "probable" */
+	char reason[512];
+};
+
+/* A stable name per kind of finding, like the anomaly names. */
+#define FINDING_LIST(X)                                                         \
+	X(EGRESS_TTL_CONSTANT, "egress.ttl_constant")                           \
+	X(EGRESS_TTL_PRESERVED, "egress.ttl_preserved")                         \
+	X(INGRESS_TTL_REWRITTEN, "ingress.ttl_rewritten")                       \
+	X(INGRESS_TTL_PRESERVED, "ingress.ttl_preserved")                       \
+	X(EARLY_DESTINATION_ANSWER, "path.destination_answers_too_early")       \
+	X(ZERO_HOP_REPLY, "path.zero_hop_reply")                                \
+	X(SINGLE_GATEWAY_THEN_DESTINATION, "path.gateway_then_destination")     \
+	X(PATH_VISIBLE, "path.routers_answer_in_order")                         \
+	X(FORGED_TIME_EXCEEDED, "icmp.forged_time_exceeded")                    \
+	X(NO_ANSWERS, "path.no_answers")                                        \
+	X(DESTINATION_NOT_REACHED, "path.destination_not_reached")
+
+enum finding_kind {
+#define FINDING_ENUM(id, name) FINDING_##id,
+	FINDING_LIST(FINDING_ENUM)
+#undef FINDING_ENUM
+	FINDING_COUNT
+};
+
+const char *finding_name(enum finding_kind kind);
+
+struct evidence {
+	uint32_t capture;
+	uint64_t frame;
+	const char *role; /* "probe", "reply", "host copy", ... (static strings) */
+};
+
+struct finding {
+	enum finding_kind kind;
+	int32_t trace;
+	char text[512]; /* one plain sentence, with the values that matter */
+	VEC(struct evidence) evidence;
+};
+
+struct case_model {
+	struct capture captures[2];
+	uint32_t n_captures;
+	VEC(struct request) requests;
+	VEC(struct reply) replies;
+	VEC(struct trace) traces;
+	VEC(struct finding) findings;
+
+	bool correlated;       /* a host capture was given and lined up */
+	int64_t clock_offset_ns; /* host time minus guest time */
+	uint32_t correlated_requests;
+
+	enum verdict verdict;
+	char summary[1024];    /* the verdict in plain words */
+	char remedy[1024];     /* what to do about it */
+};
+
+void case_init(struct case_model *cm);
+void case_free(struct case_model *cm);
+
+/* Names used in the store and the reports. */
+const char *verdict_name(enum verdict v);
+const char *direction_name(enum direction d);
+const char *protocol_name(enum trace_protocol p);
+const char *reply_kind_name(enum reply_kind k);
+const char *match_method_name(enum match_method m);
+const char *side_name(enum capture_side s);
+
+#endif

@@ -1,0 +1,256 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyzer/pairing.h"
+
+enum {
+	INITIAL_BUCKETS = 1024,
+	/* A hostile capture can send a million requests with one tuple; a reply
+	 * looks at the newest ones only. Real tools never reuse a tuple this often. */
+	MAX_CANDIDATES = 256,
+};
+
+/* What identifies a request and what a reply quotes or mirrors of it. */
+struct flow_key {
+	uint8_t family, proto;
+	uint8_t src[16], dst[16];
+	uint16_t a, b; /* ports, or echo id and sequence */
+};
+
+static uint64_t hash_key(const struct flow_key *k)
+{
+	/* FNV-1a over the fields; enough to spread tuples that differ in a port. */
+	uint64_t h = 1469598103934665603ull;
+	const uint8_t *bytes[] = { &k->family, &k->proto, k->src, k->dst };
+	const size_t lens[] = { 1, 1, 16, 16 };
+	for (int f = 0; f < 4; f++)
+		for (size_t i = 0; i < lens[f]; i++)
+			h = (h ^ bytes[f][i]) * 1099511628211ull;
+	uint16_t ports[2] = { k->a, k->b };
+	for (int i = 0; i < 2; i++) {
+		h = (h ^ (ports[i] & 0xff)) * 1099511628211ull;
+		h = (h ^ (uint8_t)(ports[i] >> 8)) * 1099511628211ull;
+	}
+	return h ^ (h >> 29);
+}
+
+static bool key_equal(const struct flow_key *x, const struct flow_key *y)
+{
+	return memcmp(x, y, sizeof *x) == 0;
+}
+
+static uint8_t proto_number(enum trace_protocol p, uint8_t family)
+{
+	switch (p) {
+	case PROTO_TCP:
+		return IPPROTO_NUM_TCP;
+	case PROTO_UDP:
+		return IPPROTO_NUM_UDP;
+	case PROTO_ICMP:
+		break;
+	}
+	return family == 6 ? IPPROTO_NUM_ICMPV6 : IPPROTO_NUM_ICMP;
+}
+
+static struct flow_key make_key(const struct ip_addr *src, const struct ip_addr *dst, uint8_t proto,
+				uint16_t a, uint16_t b)
+{
+	struct flow_key k;
+	memset(&k, 0, sizeof k);
+	k.family = src->family;
+	k.proto = proto;
+	memcpy(k.src, src->b, 16);
+	memcpy(k.dst, dst->b, 16);
+	k.a = a;
+	k.b = b;
+	return k;
+}
+
+static struct flow_key request_key(const struct request *q)
+{
+	uint8_t proto = proto_number(q->proto, q->src.family);
+	if (q->proto == PROTO_ICMP)
+		return make_key(&q->src, &q->dst, proto, q->echo_id, q->echo_seq);
+	return make_key(&q->src, &q->dst, proto, q->sport, q->dport);
+}
+
+static int rebuild(struct pairing_index *ix, const struct case_model *cm, size_t buckets)
+{
+	int32_t *heads = malloc(buckets * sizeof *heads);
+	if (!heads)
+		return -1;
+	for (size_t i = 0; i < buckets; i++)
+		heads[i] = -1;
+	free(ix->heads);
+	ix->heads = heads;
+	ix->mask = buckets - 1;
+	/* Re-chain oldest first so that each bucket again lists the newest first. */
+	for (size_t i = 0; i < ix->next_cap; i++) {
+		if (ix->next[i] == -2)
+			continue; /* not indexed (another capture's request) */
+		struct flow_key k = request_key(&cm->requests.items[i]);
+		size_t b = hash_key(&k) & ix->mask;
+		ix->next[i] = ix->heads[b];
+		ix->heads[b] = (int32_t)i;
+	}
+	return 0;
+}
+
+int pairing_init(struct pairing_index *ix)
+{
+	memset(ix, 0, sizeof *ix);
+	ix->heads = malloc(INITIAL_BUCKETS * sizeof *ix->heads);
+	if (!ix->heads)
+		return -1;
+	for (size_t i = 0; i < INITIAL_BUCKETS; i++)
+		ix->heads[i] = -1;
+	ix->mask = INITIAL_BUCKETS - 1;
+	return 0;
+}
+
+void pairing_free(struct pairing_index *ix)
+{
+	free(ix->heads);
+	free(ix->next);
+	memset(ix, 0, sizeof *ix);
+}
+
+int pairing_add(struct pairing_index *ix, const struct case_model *cm, int32_t request)
+{
+	size_t want = (size_t)request + 1;
+	if (want > ix->next_cap) {
+		size_t cap = ix->next_cap ? ix->next_cap : 1024;
+		while (cap < want)
+			cap *= 2;
+		int32_t *next = realloc(ix->next, cap * sizeof *next);
+		if (!next)
+			return -1;
+		for (size_t i = ix->next_cap; i < cap; i++)
+			next[i] = -2;
+		ix->next = next;
+		ix->next_cap = cap;
+	}
+	if (ix->count + 1 > (ix->mask + 1) / 4 * 3) {
+		if (rebuild(ix, cm, (ix->mask + 1) * 2) != 0)
+			return -1;
+	}
+	struct flow_key k = request_key(&cm->requests.items[request]);
+	size_t b = hash_key(&k) & ix->mask;
+	ix->next[request] = ix->heads[b];
+	ix->heads[b] = request;
+	ix->count++;
+	return 0;
+}
+
+/* How well a candidate request fits the reply; higher is better, negative is no match. */
+typedef int (*fit_fn)(const struct request *q, const struct reply *r, enum match_method *method);
+
+static int fit_quote(const struct request *q, const struct reply *r, enum match_method *method)
+{
+	bool id_agrees = q->src.family == 4 ? q->ip_id == r->quoted_ip_id : true;
+	bool seq_agrees = q->proto != PROTO_TCP || !r->quoted_seq_known || q->seq == r->quoted_seq;
+	if (!seq_agrees)
+		return -1;
+	*method = id_agrees ? MATCH_QUOTE_EXACT : MATCH_QUOTE_PORTS;
+	return id_agrees ? 2 : 1;
+}
+
+static int fit_tcp_ack(const struct request *q, const struct reply *r, enum match_method *method)
+{
+	if (r->ack != q->seq + 1u)
+		return -1;
+	*method = MATCH_TCP_ACK;
+	return 1;
+}
+
+static int fit_echo(const struct request *q, const struct reply *r, enum match_method *method)
+{
+	(void)q;
+	(void)r;
+	*method = MATCH_ECHO_ID_SEQ;
+	return 1;
+}
+
+/* Echo probes that all carry one id and sequence: only the IP ID tells them apart. */
+static int fit_quoted_echo(const struct request *q, const struct reply *r, enum match_method *method)
+{
+	if (q->src.family == 4 && q->ip_id == r->quoted_ip_id) {
+		*method = MATCH_QUOTE_EXACT;
+		return 2;
+	}
+	*method = MATCH_QUOTE_PORTS;
+	return 1;
+}
+
+static void link_best(const struct pairing_index *ix, struct case_model *cm, int32_t reply,
+		      const struct flow_key *k, fit_fn fit)
+{
+	struct reply *r = &cm->replies.items[reply];
+	int32_t best = -1;
+	int best_score = -1;
+	enum match_method best_method = MATCH_NONE;
+	int seen = 0;
+	for (int32_t i = ix->heads[hash_key(k) & ix->mask]; i >= 0 && seen < MAX_CANDIDATES;
+	     i = ix->next[i]) {
+		const struct request *q = &cm->requests.items[i];
+		struct flow_key qk = request_key(q);
+		if (!key_equal(&qk, k) || q->capture != r->capture || q->ts_ns > r->ts_ns)
+			continue;
+		seen++;
+		enum match_method method = MATCH_NONE;
+		int score = fit(q, r, &method);
+		if (score < 0)
+			continue;
+		/* Among equals, an unanswered request wins over one already answered:
+		 * the newest-first walk keeps the newest of those that remain. */
+		score = score * 2 + (q->answered ? 0 : 1);
+		if (score > best_score) {
+			best = i;
+			best_score = score;
+			best_method = method;
+		}
+	}
+	if (best < 0)
+		return;
+	if (fit == fit_quoted_echo && seen > 1 && best_method == MATCH_QUOTE_EXACT)
+		best_method = MATCH_QUOTE_IP_ID;
+	struct request *q = &cm->requests.items[best];
+	r->request = best;
+	r->method = best_method;
+	r->rtt_ns = r->ts_ns - q->ts_ns;
+	if (!q->answered) {
+		q->answered = true;
+		q->reply = reply;
+	}
+}
+
+void pairing_match(const struct pairing_index *ix, struct case_model *cm, int32_t reply)
+{
+	struct reply *r = &cm->replies.items[reply];
+	struct flow_key k;
+	switch (r->kind) {
+	case REPLY_SYN_ACK:
+	case REPLY_RST:
+		k = make_key(&r->dst, &r->src, IPPROTO_NUM_TCP, r->dport, r->sport);
+		link_best(ix, cm, reply, &k, fit_tcp_ack);
+		break;
+	case REPLY_ECHO_REPLY:
+		k = make_key(&r->dst, &r->src, r->src.family == 6 ? IPPROTO_NUM_ICMPV6 : IPPROTO_NUM_ICMP,
+			     r->echo_id, r->echo_seq);
+		link_best(ix, cm, reply, &k, fit_echo);
+		break;
+	case REPLY_TIME_EXCEEDED:
+	case REPLY_UNREACHABLE:
+	case REPLY_OTHER_ERROR:
+		if (r->quoted_proto == IPPROTO_NUM_ICMP || r->quoted_proto == IPPROTO_NUM_ICMPV6) {
+			k = make_key(&r->quoted_src, &r->quoted_dst, r->quoted_proto, r->quoted_echo_id,
+				     r->quoted_echo_seq);
+			link_best(ix, cm, reply, &k, fit_quoted_echo);
+		} else {
+			k = make_key(&r->quoted_src, &r->quoted_dst, r->quoted_proto, r->quoted_sport,
+				     r->quoted_dport);
+			link_best(ix, cm, reply, &k, fit_quote);
+		}
+		break;
+	}
+}

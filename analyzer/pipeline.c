@@ -1,0 +1,236 @@
+#include <string.h>
+
+#include "analyzer/capture.h"
+#include "analyzer/pipeline.h"
+#include "dissectors/dissect.h"
+
+enum {
+	/* Probes of a path trace start at TTL 1 and rarely go past 30 (the default
+	 * maximum of traceroute and mtr); ordinary traffic leaves with 64 or more. */
+	PROBE_TTL_MAX = 32,
+	/* Classic UDP traceroute's port range: 33434 plus hops times probes. */
+	TRACEROUTE_PORT_FIRST = 33434,
+	TRACEROUTE_PORT_LAST = 33434 + 255 * 6,
+};
+
+static bool udp_of_interest(const struct packet *p)
+{
+	return p->ip.ttl <= PROBE_TTL_MAX ||
+	       (p->l4.dport >= TRACEROUTE_PORT_FIRST && p->l4.dport <= TRACEROUTE_PORT_LAST);
+}
+
+static struct request *new_request(struct case_model *cm, uint32_t capture, const struct packet *p,
+				   enum trace_protocol proto)
+{
+	struct request *q = VEC_PUSH(&cm->requests);
+	if (!q)
+		return NULL;
+	q->capture = capture;
+	q->frame = p->frame;
+	q->ts_ns = p->ts_ns;
+	q->src = p->ip.src;
+	q->dst = p->ip.dst;
+	q->proto = proto;
+	q->ttl = p->ip.ttl;
+	q->ip_id = p->ip.ip_id;
+	q->ip_len = p->ip.total_len;
+	q->trace = q->reply = q->counterpart = -1;
+	return q;
+}
+
+static struct reply *new_reply(struct case_model *cm, uint32_t capture, const struct packet *p,
+			       enum reply_kind kind)
+{
+	struct reply *r = VEC_PUSH(&cm->replies);
+	if (!r)
+		return NULL;
+	r->capture = capture;
+	r->frame = p->frame;
+	r->ts_ns = p->ts_ns;
+	r->src = p->ip.src;
+	r->dst = p->ip.dst;
+	r->ttl = p->ip.ttl;
+	r->kind = kind;
+	r->icmp_type = p->l4.icmp_type;
+	r->icmp_code = p->l4.icmp_code;
+	r->request = r->counterpart = -1;
+	r->anomalies = p->anomalies;
+	return r;
+}
+
+static enum reply_kind error_kind(const struct packet *p)
+{
+	if (packet_is_time_exceeded(p))
+		return REPLY_TIME_EXCEEDED;
+	bool unreachable = (p->l4.kind == L4_ICMP && p->l4.icmp_type == 3) ||
+			   (p->l4.kind == L4_ICMPV6 && p->l4.icmp_type == 1);
+	return unreachable ? REPLY_UNREACHABLE : REPLY_OTHER_ERROR;
+}
+
+static void copy_quote(struct reply *r, const struct quote *q)
+{
+	r->quoted = true;
+	r->quoted_ttl = q->ip.ttl;
+	r->quoted_len = q->quoted_len;
+	r->quoted_ip_id = q->ip.ip_id;
+	r->quoted_src = q->ip.src;
+	r->quoted_dst = q->ip.dst;
+	r->quoted_proto = q->ip.proto;
+	if (q->l4.kind == L4_TCP || q->l4.kind == L4_UDP) {
+		r->quoted_sport = q->l4.sport;
+		r->quoted_dport = q->l4.dport;
+		r->quoted_seq = q->l4.seq;
+		r->quoted_seq_known = q->l4.kind == L4_TCP && q->l4.bytes >= 8;
+	} else {
+		r->quoted_echo_id = q->l4.icmp_id;
+		r->quoted_echo_seq = q->l4.icmp_seq;
+	}
+}
+
+/* A quote is usable for pairing once it names both addresses and the transport's identifiers. */
+static bool quote_usable(const struct quote *q)
+{
+	if (!q->present || q->ip.dst.family == 0)
+		return false;
+	switch (q->l4.kind) {
+	case L4_TCP:
+	case L4_UDP:
+		return q->l4.ports_present;
+	case L4_ICMP:
+	case L4_ICMPV6:
+		return q->l4.complete;
+	case L4_NONE:
+		break;
+	}
+	return false;
+}
+
+static bool is_echo_request(const struct packet *p)
+{
+	return (p->l4.kind == L4_ICMP && p->l4.icmp_type == 8) ||
+	       (p->l4.kind == L4_ICMPV6 && p->l4.icmp_type == 128);
+}
+
+static bool is_echo_reply(const struct packet *p)
+{
+	return (p->l4.kind == L4_ICMP && p->l4.icmp_type == 0) ||
+	       (p->l4.kind == L4_ICMPV6 && p->l4.icmp_type == 129);
+}
+
+/* Returns 1 when the packet was kept, 0 when it is of no interest, -1 when the case is full. */
+int pipeline_take_packet(struct case_model *cm, uint32_t capture, const struct packet *p,
+			 struct pairing_index *ix)
+{
+	if (p->ip.version == 0 || p->ip.dst.family == 0 || p->ip.later_fragment)
+		return 0;
+	const struct transport *l4 = &p->l4;
+	struct request *q = NULL;
+	struct reply *r = NULL;
+
+	if (l4->kind == L4_TCP && l4->complete) {
+		uint8_t f = l4->tcp_flags;
+		if ((f & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN) {
+			if (!(q = new_request(cm, capture, p, PROTO_TCP)))
+				return -1;
+			q->sport = l4->sport;
+			q->dport = l4->dport;
+			q->seq = l4->seq;
+		} else if ((f & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK) || (f & TCP_RST)) {
+			if (!(r = new_reply(cm, capture, p, (f & TCP_RST) ? REPLY_RST : REPLY_SYN_ACK)))
+				return -1;
+			r->sport = l4->sport;
+			r->dport = l4->dport;
+			r->ack = l4->ack;
+		} else {
+			return 0;
+		}
+	} else if (l4->kind == L4_UDP && l4->ports_present && udp_of_interest(p)) {
+		if (!(q = new_request(cm, capture, p, PROTO_UDP)))
+			return -1;
+		q->sport = l4->sport;
+		q->dport = l4->dport;
+	} else if ((l4->kind == L4_ICMP || l4->kind == L4_ICMPV6) && l4->complete) {
+		if (is_echo_request(p)) {
+			if (!(q = new_request(cm, capture, p, PROTO_ICMP)))
+				return -1;
+			q->echo_id = l4->icmp_id;
+			q->echo_seq = l4->icmp_seq;
+		} else if (is_echo_reply(p)) {
+			if (!(r = new_reply(cm, capture, p, REPLY_ECHO_REPLY)))
+				return -1;
+			r->echo_id = l4->icmp_id;
+			r->echo_seq = l4->icmp_seq;
+		} else if (packet_is_icmp_error(p) && quote_usable(&p->quote)) {
+			if (!(r = new_reply(cm, capture, p, error_kind(p))))
+				return -1;
+			copy_quote(r, &p->quote);
+		} else {
+			return 0;
+		}
+	} else {
+		return 0;
+	}
+
+	if (q && pairing_add(ix, cm, (int32_t)(cm->requests.len - 1)) != 0)
+		return -1;
+	if (r)
+		pairing_match(ix, cm, (int32_t)(cm->replies.len - 1));
+	return 1;
+}
+
+static void count_anomalies(struct capture *c, anomaly_set set)
+{
+	if (!set)
+		return;
+	c->anomalous_packets++;
+	for (int a = 0; a < ANOMALY_COUNT; a++)
+		if (anomaly_has(set, (enum anomaly)a))
+			c->anomaly_counts[a]++;
+}
+
+int pipeline_read_capture(struct case_model *cm, const char *path, enum capture_side side,
+			  struct error *err)
+{
+	if (cm->n_captures == sizeof cm->captures / sizeof cm->captures[0])
+		return error_set(err, EXIT_USAGE, "%s: too many captures for one case", path);
+	uint32_t index = cm->n_captures++;
+	struct capture *c = &cm->captures[index];
+	c->side = side;
+
+	struct capture_reader *reader = capture_open(path, c, err);
+	if (!reader)
+		return err->code;
+	struct pairing_index ix;
+	if (pairing_init(&ix) != 0) {
+		capture_close(reader);
+		return error_set(err, EXIT_INTERNAL, "%s: out of memory", path);
+	}
+
+	struct frame f;
+	struct packet pkt;
+	int rc = 0;
+	while (capture_next(reader, &f) == 1) {
+		pkt.frame = f.number;
+		pkt.ts_ns = f.ts_ns;
+		pkt.wirelen = f.wirelen;
+		dissect_frame(&pkt, c->linktype, f.data, f.caplen);
+		if (c->packets == 0)
+			c->first_ts_ns = f.ts_ns;
+		c->last_ts_ns = f.ts_ns;
+		c->packets++;
+		if (pkt.ip.version)
+			c->ip_packets++;
+		count_anomalies(c, pkt.anomalies);
+		int kept = pipeline_take_packet(cm, index, &pkt, &ix);
+		if (kept < 0) {
+			rc = error_set(err, EXIT_INTERNAL,
+				  "%s: frame %llu: more requests or replies than one case can hold (%zu)",
+				  path, (unsigned long long)f.number, cm->requests.max);
+			break;
+		}
+		c->interesting += (uint64_t)kept;
+	}
+	pairing_free(&ix);
+	capture_close(reader);
+	return rc;
+}

@@ -1,0 +1,208 @@
+/*
+ * Pairing replies with their probes, through the same entry point the pipeline
+ * uses, on real frames from the committed samples and on crafted echo probes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "analyzer/pairing.h"
+#include "analyzer/pipeline.h"
+#include "dissectors/dissect.h"
+#include "support.h"
+
+struct fixture {
+	struct case_model cm;
+	struct pairing_index ix;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = test_calloc(1, sizeof *f);
+	case_init(&f->cm);
+	f->cm.n_captures = 1;
+	if (pairing_init(&f->ix) != 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	pairing_free(&f->ix);
+	case_free(&f->cm);
+	test_free(f);
+	return 0;
+}
+
+static int take(struct fixture *f, int linktype, const char *hex, uint64_t frame, int64_t ts_ns)
+{
+	uint8_t b[512];
+	size_t n = hex_to_bytes(hex, b, sizeof b);
+	struct packet p;
+	p.frame = frame;
+	p.ts_ns = ts_ns;
+	p.wirelen = (uint32_t)n;
+	dissect_frame(&p, linktype, b, (uint32_t)n);
+	return pipeline_take_packet(&f->cm, 0, &p, &f->ix);
+}
+
+/* samples/routed/guest.pcap frames 9 (SYN, TTL 2) and 10 (time exceeded from r1 quoting it). */
+static void time_exceeded_pairs_by_quote(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(take(f, LINKTYPE_ETHERNET,
+			      "92a470c2c7c5563a949adad308004500003c42e50000020677c2c000020acb00710a8a55005012ef6591"
+			      "00000000a00216d04eae0000020405b40402080a2b51b5fa0000000001030302",
+			      9, 561000),
+			 1);
+	assert_int_equal(take(f, LINKTYPE_ETHERNET,
+			      "563a949adad392a470c2c7c5080045c0005820a800003f01d11ec6120102c000020a0b00f343000000"
+			      "004500003c42e50000010678c2c000020acb00710a8a55005012ef659100000000a00216d04eae0000"
+			      "020405b40402080a2b51b5fa0000000001030302",
+			      10, 671000),
+			 1);
+	assert_int_equal(f->cm.requests.len, 1);
+	assert_int_equal(f->cm.replies.len, 1);
+	const struct reply *r = &f->cm.replies.items[0];
+	assert_int_equal(r->kind, REPLY_TIME_EXCEEDED);
+	assert_int_equal(r->request, 0);
+	assert_int_equal(r->method, MATCH_QUOTE_EXACT);
+	assert_int_equal(r->rtt_ns, 110000);
+	assert_int_equal(r->quoted_ttl, 1);
+	assert_int_equal(r->ttl, 63);
+	assert_int_equal(f->cm.requests.items[0].reply, 0);
+	assert_int_equal(f->cm.requests.items[0].ttl, 2);
+}
+
+/* samples/slirp/guest.pcap frames 3, 4 (two SYNs) and 50 (the SYN-ACK slirp forged for frame 3). */
+static void syn_ack_pairs_by_ack(void **state)
+{
+	struct fixture *f = *state;
+	take(f, LINKTYPE_ETHERNET,
+	     "52550a000202b6f178cc396908004500003c1dff00000106534f0a000264cb00710a91810050ef92dbdf"
+	     "00000000a00216d015800000020405b40402080a1eff57030000000001030302",
+	     3, 108000);
+	take(f, LINKTYPE_ETHERNET,
+	     "52550a000202b6f178cc396908004500003c1e0000000106534e0a000264cb00710ad81b0050582a85fc"
+	     "00000000a00216d0bc310000020405b40402080a1eff57030000000001030302",
+	     4, 113000);
+	take(f, LINKTYPE_ETHERNET,
+	     "b6f178cc396952550a00020208004508002c000f000040063247cb00710a0a00026400509181000fa001"
+	     "ef92dbe06012ffff52520000020405b4",
+	     50, 1954000);
+	assert_int_equal(f->cm.replies.len, 1);
+	const struct reply *r = &f->cm.replies.items[0];
+	assert_int_equal(r->kind, REPLY_SYN_ACK);
+	assert_int_equal(r->ttl, 64);
+	assert_int_equal(r->request, 0);
+	assert_int_equal(r->method, MATCH_TCP_ACK);
+	assert_false(f->cm.requests.items[1].answered);
+}
+
+/* Crafted: echo request/reply and time exceeded built around a given id, seq and IP ID. */
+static void echo_hex(char *out, size_t size, uint16_t ip_id, uint8_t ttl, uint16_t id, uint16_t seq)
+{
+	snprintf(out, size,
+		 "45000054%04x0000%02x010000c0000264cb00710a" "08000000%04x%04x"
+		 "0000000000000000000000000000000000000000000000000000000000000000"
+		 "0000000000000000000000000000000000000000000000000000000000000000",
+		 ip_id, ttl, id, seq);
+}
+
+static void time_exceeded_for_echo(char *out, size_t size, uint16_t ip_id, uint16_t id, uint16_t seq)
+{
+	snprintf(out, size,
+		 "4500003800000000fe0100000a0000010a000264" "0b000000" "00000000"
+		 "45000054%04x00000101" "0000c0000264cb00710a" "08000000%04x%04x",
+		 ip_id, id, seq);
+}
+
+static void echo_reply_pairs_by_id_and_sequence(void **state)
+{
+	struct fixture *f = *state;
+	char hex[512];
+	echo_hex(hex, sizeof hex, 0x1000, 1, 0x4242, 1);
+	take(f, LINKTYPE_RAW, hex, 1, 1000);
+	echo_hex(hex, sizeof hex, 0x1001, 2, 0x4242, 2);
+	take(f, LINKTYPE_RAW, hex, 2, 2000);
+	/* Echo reply from the target for seq 2: swap addresses, type 0. */
+	take(f, LINKTYPE_RAW,
+	     "45000054abcd00003c010000cb00710ac0000264" "00000000" "42420002"
+	     "0000000000000000000000000000000000000000000000000000000000000000"
+	     "0000000000000000000000000000000000000000000000000000000000000000",
+	     3, 5000);
+	const struct reply *r = &f->cm.replies.items[0];
+	assert_int_equal(r->kind, REPLY_ECHO_REPLY);
+	assert_int_equal(r->request, 1);
+	assert_int_equal(r->method, MATCH_ECHO_ID_SEQ);
+	assert_int_equal(r->rtt_ns, 3000);
+}
+
+/* Some tools send every echo probe with one id and sequence: the quoted IP ID decides. */
+static void shared_echo_id_falls_back_to_ip_id(void **state)
+{
+	struct fixture *f = *state;
+	char hex[512];
+	for (int i = 0; i < 3; i++) {
+		echo_hex(hex, sizeof hex, (uint16_t)(0x2000 + i), (uint8_t)(i + 1), 0x7777, 1);
+		take(f, LINKTYPE_RAW, hex, (uint64_t)i + 1, (i + 1) * 1000);
+	}
+	/* The router at TTL 1 answers the first probe, last of all. */
+	time_exceeded_for_echo(hex, sizeof hex, 0x2000, 0x7777, 1);
+	take(f, LINKTYPE_RAW, hex, 4, 9000);
+	const struct reply *r = &f->cm.replies.items[0];
+	assert_int_equal(r->kind, REPLY_TIME_EXCEEDED);
+	assert_int_equal(r->request, 0);
+	assert_int_equal(r->method, MATCH_QUOTE_IP_ID);
+	assert_int_equal(r->quoted_ttl, 1);
+}
+
+/* A reply whose probe is not in the capture stays unpaired, and nothing else is disturbed. */
+static void reply_without_probe(void **state)
+{
+	struct fixture *f = *state;
+	char hex[512];
+	time_exceeded_for_echo(hex, sizeof hex, 0x3000, 0x1111, 9);
+	assert_int_equal(take(f, LINKTYPE_RAW, hex, 1, 1000), 1);
+	assert_int_equal(f->cm.replies.items[0].request, -1);
+	assert_int_equal(f->cm.replies.items[0].method, MATCH_NONE);
+}
+
+/* Enough requests to make the index grow several times; every one must still be found. */
+static void index_growth_keeps_every_request(void **state)
+{
+	struct fixture *f = *state;
+	char hex[512];
+	enum { N = 5000 };
+	for (int i = 0; i < N; i++) {
+		echo_hex(hex, sizeof hex, (uint16_t)i, 5, 0x5555, (uint16_t)i);
+		take(f, LINKTYPE_RAW, hex, (uint64_t)i + 1, i);
+	}
+	for (int i = 0; i < N; i += 97) {
+		time_exceeded_for_echo(hex, sizeof hex, (uint16_t)i, 0x5555, (uint16_t)i);
+		take(f, LINKTYPE_RAW, hex, (uint64_t)(N + i + 1), N + i);
+		const struct reply *r = &f->cm.replies.items[f->cm.replies.len - 1];
+		assert_int_equal(r->request, i);
+		assert_int_equal(r->method, MATCH_QUOTE_EXACT);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(time_exceeded_pairs_by_quote, setup, teardown),
+		cmocka_unit_test_setup_teardown(syn_ack_pairs_by_ack, setup, teardown),
+		cmocka_unit_test_setup_teardown(echo_reply_pairs_by_id_and_sequence, setup, teardown),
+		cmocka_unit_test_setup_teardown(shared_echo_id_falls_back_to_ip_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(reply_without_probe, setup, teardown),
+		cmocka_unit_test_setup_teardown(index_growth_keeps_every_request, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
