@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "analyzer/analyze.h"
@@ -13,24 +14,42 @@
 #include "analyzer/traces.h"
 #include "reports/report.h"
 
-int analyze_captures(struct case_model *cm, const struct analyze_options *opt, struct error *err)
+double monotonic_seconds(void)
 {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int analyze_captures(struct case_model *cm, const struct analyze_options *opt,
+		     struct stage_times *times, struct error *err)
+{
+	double t0 = monotonic_seconds();
 	int rc = pipeline_read_capture(cm, opt->guest_path, SIDE_GUEST, err);
 	if (rc)
 		return rc;
+	double t1 = monotonic_seconds();
 	if (traces_build(cm, 0) != 0)
 		return error_set(err, EXIT_INTERNAL, "%s: out of memory while grouping traces", opt->guest_path);
+	double t2 = monotonic_seconds();
+	times->read_dissect += t1 - t0;
+	times->traces += t2 - t1;
 	int host = -1;
 	if (opt->host_path) {
 		rc = pipeline_read_capture(cm, opt->host_path, SIDE_HOST, err);
 		if (rc)
 			return rc;
+		double t3 = monotonic_seconds();
+		times->read_dissect += t3 - t2;
 		host = 1;
 		if (correlate_captures(cm, 0, 1) != 0)
 			return error_set(err, EXIT_INTERNAL, "out of memory while correlating the captures");
+		t2 = monotonic_seconds();
+		times->correlate += t2 - t3;
 	}
 	if (diagnose_case(cm, 0, host) != 0)
 		return error_set(err, EXIT_INTERNAL, "out of memory while diagnosing");
+	times->diagnose += monotonic_seconds() - t2;
 	return 0;
 }
 
@@ -84,7 +103,8 @@ static int write_report(const struct case_model *cm, const char *path,
 	return 0;
 }
 
-int analyze_write_outputs(const struct case_model *cm, const char *out_dir, struct error *err)
+int analyze_write_outputs(const struct case_model *cm, const char *out_dir,
+			  struct stage_times *times, struct error *err)
 {
 	int rc = make_dirs(out_dir, err);
 	if (rc)
@@ -103,12 +123,16 @@ int analyze_write_outputs(const struct case_model *cm, const char *out_dir, stru
 
 	/* Everything goes to temporary names first; only a complete set replaces the old case. */
 	char store_err[512];
+	double t0 = monotonic_seconds();
 	if (store_write_case(cm, files[0].temp, store_err, sizeof store_err) != 0)
 		rc = error_set(err, EXIT_OUTPUT_FAILED, "%s", store_err);
+	double t1 = monotonic_seconds();
 	if (!rc)
 		rc = write_report(cm, files[1].temp, report_write_xml, err);
 	if (!rc)
 		rc = write_report(cm, files[2].temp, report_write_html, err);
+	times->store += t1 - t0;
+	times->reports += monotonic_seconds() - t1;
 	for (size_t i = 0; i < N_FILES && !rc; i++)
 		if (rename(files[i].temp, files[i].final) != 0)
 			rc = error_set(err, EXIT_OUTPUT_FAILED, "%s: cannot rename into place: %s",
@@ -141,6 +165,43 @@ static void print_protocol_lines(const struct case_model *cm, FILE *out)
 		}
 		fputc('\n', out);
 	}
+}
+
+void analyze_print_stats(const struct case_model *cm, const struct stage_times *times,
+			 double total_s, FILE *out)
+{
+	uint64_t packets = 0, bytes = 0, pairs = 0, correlations = 0, hops = 0, evidence = 0;
+	for (uint32_t i = 0; i < cm->n_captures; i++) {
+		packets += cm->captures[i].packets;
+		bytes += cm->captures[i].file_bytes;
+	}
+	for (size_t i = 0; i < cm->replies.len; i++)
+		pairs += cm->replies.items[i].request >= 0;
+	for (size_t i = 0; i < cm->requests.len; i++)
+		correlations += cm->requests.items[i].counterpart >= 0 &&
+				cm->captures[cm->requests.items[i].capture].side == SIDE_GUEST;
+	for (size_t i = 0; i < cm->traces.len; i++)
+		hops += cm->traces.items[i].hops.len;
+	for (size_t i = 0; i < cm->findings.len; i++)
+		evidence += cm->findings.items[i].evidence.len;
+	uint64_t rows = cm->requests.len + cm->replies.len + pairs + correlations + cm->traces.len +
+			hops + cm->findings.len + evidence;
+	const struct {
+		const char *key;
+		double value;
+	} seconds[] = {
+		{ "read_dissect_s", times->read_dissect }, { "traces_s", times->traces },
+		{ "correlate_s", times->correlate },       { "diagnose_s", times->diagnose },
+		{ "store_s", times->store },               { "reports_s", times->reports },
+		{ "total_s", total_s },
+	};
+	for (size_t i = 0; i < sizeof seconds / sizeof seconds[0]; i++)
+		fprintf(out, "stats\t%s\t%.6f\n", seconds[i].key, seconds[i].value);
+	fprintf(out, "stats\tpackets\t%llu\n", (unsigned long long)packets);
+	fprintf(out, "stats\tbytes\t%llu\n", (unsigned long long)bytes);
+	fprintf(out, "stats\trequests\t%zu\n", cm->requests.len);
+	fprintf(out, "stats\treplies\t%zu\n", cm->replies.len);
+	fprintf(out, "stats\trows_stored\t%llu\n", (unsigned long long)rows);
 }
 
 void analyze_print_verdict(const struct case_model *cm, const char *out_dir, FILE *out)

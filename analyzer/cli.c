@@ -7,7 +7,7 @@
 #include "analyzer/cli.h"
 
 static const char usage_text[] =
-	"Usage: ttlsleuth analyze GUEST.pcap [--host HOST.pcap] -o OUTDIR [--quiet]\n"
+	"Usage: ttlsleuth analyze GUEST.pcap [--host HOST.pcap] -o OUTDIR [--quiet] [--stats]\n"
 	"       ttlsleuth --help | --version\n";
 
 static const char help_text[] =
@@ -23,7 +23,9 @@ static const char help_text[] =
 	"                       of each probe shows the TTL it really left with\n"
 	"  -o, --output OUTDIR  where to write case.sqlite, report.html and report.xml\n"
 	"                       (created if missing; an earlier case there is replaced)\n"
-	"  -q, --quiet          print nothing but errors\n"
+	"  -q, --quiet          print nothing but errors and warnings\n"
+	"  --stats              also print the time per stage and the counts to stderr,\n"
+	"                       one tab-separated line each: stats KEY VALUE\n"
 	"\n"
 	"Exit codes:\n"
 	"  0  analysis done, whatever the verdict\n"
@@ -53,6 +55,7 @@ static int parse_analyze(int argc, char **argv, struct analyze_options *opt)
 		{ "host", required_argument, NULL, 'H' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "stats", no_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	opterr = 0;
@@ -68,6 +71,9 @@ static int parse_analyze(int argc, char **argv, struct analyze_options *opt)
 			break;
 		case 'q':
 			opt->quiet = true;
+			break;
+		case 'S':
+			opt->stats = true;
 			break;
 		case ':':
 			return usage_error("option %s needs a value", argv[optind - 1]);
@@ -100,18 +106,22 @@ static int run_analyze(int argc, char **argv)
 	int rc = parse_analyze(argc, argv, &opt);
 	if (rc)
 		return rc;
+	double start = monotonic_seconds();
 	struct case_model cm;
 	case_init(&cm);
 	struct error err = { 0 };
-	rc = analyze_captures(&cm, &opt, &err);
+	struct stage_times times = { 0 };
+	rc = analyze_captures(&cm, &opt, &times, &err);
 	if (!rc) {
 		warn_cut_short(&cm);
-		rc = analyze_write_outputs(&cm, opt.out_dir, &err);
+		rc = analyze_write_outputs(&cm, opt.out_dir, &times, &err);
 	}
 	if (rc)
 		fprintf(stderr, "ttlsleuth: %s\n", err.message);
 	else if (!opt.quiet)
 		analyze_print_verdict(&cm, opt.out_dir, stdout);
+	if (!rc && opt.stats)
+		analyze_print_stats(&cm, &times, monotonic_seconds() - start, stderr);
 	case_free(&cm);
 	return rc;
 }

@@ -1,5 +1,6 @@
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "analyzer/diagnose.h"
@@ -57,6 +58,46 @@ static void format_addr(const struct ip_addr *a, char out[64])
 	ip_addr_format(a, out, 64);
 }
 
+/*
+ * The requests of each trace, as one flat array with offsets (a trace's
+ * members are items[first[t] .. first[t+1]), in capture order): every check
+ * walks only its own trace, whatever the size of the capture.
+ */
+struct members {
+	size_t *first;
+	int32_t *items;
+};
+
+static int members_build(const struct case_model *cm, struct members *m)
+{
+	size_t n_traces = cm->traces.len;
+	m->first = calloc(n_traces + 1, sizeof *m->first);
+	m->items = malloc((cm->requests.len ? cm->requests.len : 1) * sizeof *m->items);
+	if (!m->first || !m->items)
+		return -1;
+	for (size_t i = 0; i < cm->requests.len; i++)
+		if (cm->requests.items[i].trace >= 0)
+			m->first[cm->requests.items[i].trace + 1]++;
+	for (size_t t = 0; t < n_traces; t++)
+		m->first[t + 1] += m->first[t];
+	size_t *fill = calloc(n_traces + 1, sizeof *fill);
+	if (!fill)
+		return -1;
+	for (size_t i = 0; i < cm->requests.len; i++) {
+		int32_t t = cm->requests.items[i].trace;
+		if (t >= 0)
+			m->items[m->first[t] + fill[t]++] = (int32_t)i;
+	}
+	free(fill);
+	return 0;
+}
+
+static void members_free(struct members *m)
+{
+	free(m->first);
+	free(m->items);
+}
+
 /* What the trace's own packets and the other traces say; gathered before deciding. */
 struct signals {
 	bool egress_constant, egress_preserved;
@@ -67,15 +108,16 @@ struct signals {
 };
 
 /* The host copies of the trace's probes: constant TTL (reset) or k-1 (routed). */
-static void check_egress(struct case_model *cm, int32_t ti, struct signals *s)
+static void check_egress(struct case_model *cm, const struct members *m, int32_t ti,
+			 struct signals *s)
 {
 	const struct trace *t = &cm->traces.items[ti];
 	int constant = -1, copies = 0, preserved = 0, distinct_sent = 0;
 	bool same = true;
 	uint8_t last_sent = 0;
-	for (size_t i = 0; i < cm->requests.len; i++) {
-		const struct request *g = &cm->requests.items[i];
-		if (g->trace != ti || g->counterpart < 0)
+	for (size_t k = m->first[ti]; k < m->first[ti + 1]; k++) {
+		const struct request *g = &cm->requests.items[m->items[k]];
+		if (g->counterpart < 0)
 			continue;
 		const struct request *h = &cm->requests.items[g->counterpart];
 		copies++;
@@ -98,13 +140,14 @@ static void check_egress(struct case_model *cm, int32_t ti, struct signals *s)
 			cm, FINDING_EGRESS_TTL_PRESERVED, ti,
 			"The host capture shows the %s probes leaving with the TTL the guest gave them, less one per routing hop (%d of %d probes found on the host side).",
 			protocol_name(t->proto), copies, t->probes);
-		for (size_t i = 0, n = 0; i < cm->requests.len && n < 3; i++) {
-			const struct request *g = &cm->requests.items[i];
-			if (g->trace == ti && g->counterpart >= 0) {
+		int shown = 0;
+		for (size_t k = m->first[ti]; k < m->first[ti + 1]; k++) {
+			const struct request *g = &cm->requests.items[m->items[k]];
+			if (g->counterpart >= 0 && shown < 3) {
 				add_evidence(f, g->capture, g->frame, "guest probe");
 				add_evidence(f, cm->requests.items[g->counterpart].capture,
 					     cm->requests.items[g->counterpart].frame, "host copy");
-				n++;
+				shown++;
 			}
 		}
 		return;
@@ -118,9 +161,10 @@ static void check_egress(struct case_model *cm, int32_t ti, struct signals *s)
 		"Whatever TTL the guest gave its %s probes (1 to %u), the host sent every one of them on with TTL %d: the NAT re-originates the probes instead of forwarding them.",
 		protocol_name(t->proto), t->max_ttl, constant);
 	uint8_t shown_ttl = 0;
-	for (size_t i = 0; i < cm->requests.len && f && f->evidence.len + 2 <= MAX_EVIDENCE_PER_FINDING; i++) {
-		const struct request *g = &cm->requests.items[i];
-		if (g->trace != ti || g->counterpart < 0 || g->ttl <= shown_ttl)
+	for (size_t k = m->first[ti]; k < m->first[ti + 1]; k++) {
+		const struct request *g = &cm->requests.items[m->items[k]];
+		if (!f || f->evidence.len + 2 > MAX_EVIDENCE_PER_FINDING || g->counterpart < 0 ||
+		    g->ttl <= shown_ttl)
 			continue;
 		shown_ttl = g->ttl;
 		add_evidence(f, g->capture, g->frame, "guest probe");
@@ -130,15 +174,16 @@ static void check_egress(struct case_model *cm, int32_t ti, struct signals *s)
 }
 
 /* Answers from the destination as the host saw them and as the guest got them. */
-static void check_ingress(struct case_model *cm, int32_t ti, struct signals *s)
+static void check_ingress(struct case_model *cm, const struct members *m, int32_t ti,
+			  struct signals *s)
 {
 	const struct trace *t = &cm->traces.items[ti];
 	int rewritten_to = -1, compared = 0, preserved = 0;
 	bool same = true;
 	const struct reply *example = NULL;
-	for (size_t i = 0; i < cm->requests.len; i++) {
-		const struct request *g = &cm->requests.items[i];
-		if (g->trace != ti || g->reply < 0)
+	for (size_t k = m->first[ti]; k < m->first[ti + 1]; k++) {
+		const struct request *g = &cm->requests.items[m->items[k]];
+		if (g->reply < 0)
 			continue;
 		const struct reply *gr = &cm->replies.items[g->reply];
 		if (gr->counterpart < 0 || !reply_from_destination(t, gr))
@@ -532,17 +577,23 @@ static void summarise(struct case_model *cm, uint32_t guest)
 
 int diagnose_case(struct case_model *cm, uint32_t guest, int host)
 {
+	struct members m;
+	if (members_build(cm, &m) != 0) {
+		members_free(&m);
+		return -1;
+	}
 	for (size_t i = 0; i < cm->traces.len; i++) {
 		if (cm->traces.items[i].capture != guest)
 			continue;
 		struct signals s;
 		memset(&s, 0, sizeof s);
 		s.egress_ttl = s.ingress_ttl = s.true_distance = -1;
-		check_egress(cm, (int32_t)i, &s);
-		check_ingress(cm, (int32_t)i, &s);
+		check_egress(cm, &m, (int32_t)i, &s);
+		check_ingress(cm, &m, (int32_t)i, &s);
 		check_path(cm, (int32_t)i, host, &s);
 		decide(&cm->traces.items[i], &s);
 	}
+	members_free(&m);
 	summarise(cm, guest);
 	return 0;
 }

@@ -159,7 +159,8 @@ static void time_exceeded_every_truncation(void **state)
 static size_t rewrap(const uint8_t *eth_frame, size_t n, const uint8_t *header, size_t header_len,
 		     uint8_t *out)
 {
-	memcpy(out, header, header_len);
+	if (header_len)
+		memcpy(out, header, header_len);
 	memcpy(out + header_len, eth_frame + ETH, n - ETH);
 	return header_len + n - ETH;
 }

@@ -1,0 +1,435 @@
+/*
+ * The whole tool on the committed lab captures (samples/README.md is the
+ * ground truth): verdicts, reset values and the exact hop list of every trace,
+ * read back from the XML report and the SQLite store; and the refusals of bad
+ * input, with their exit codes and no half-written output.
+ */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <libxml/parser.h>
+#include <libxml/xmlschemas.h>
+#include <libxml/xpath.h>
+#include <sqlite3.h>
+
+#include "support.h"
+
+struct run {
+	char *dir;
+	char out[600], stdout_path[600], stderr_path[600];
+	int rc;
+};
+
+static void run_analyze(struct run *r, const char *guest, const char *host)
+{
+	r->dir = make_temp_dir();
+	snprintf(r->out, sizeof r->out, "%s/case", r->dir);
+	snprintf(r->stdout_path, sizeof r->stdout_path, "%s/stdout", r->dir);
+	snprintf(r->stderr_path, sizeof r->stderr_path, "%s/stderr", r->dir);
+	char *g = source_path(guest);
+	char *h = host ? source_path(host) : NULL;
+	char args[2048];
+	snprintf(args, sizeof args, "analyze '%s' %s%s%s -o '%s'", g, h ? "--host '" : "", h ? h : "",
+		 h ? "'" : "", r->out);
+	r->rc = run_ttlsleuth(args, r->stdout_path, r->stderr_path);
+	free(g);
+	free(h);
+}
+
+static char *xpath_string(xmlDocPtr doc, const char *expr)
+{
+	xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
+	char wrapped[512];
+	snprintf(wrapped, sizeof wrapped, "string(%s)", expr);
+	xmlXPathObjectPtr obj = xmlXPathEvalExpression((const xmlChar *)wrapped, ctx);
+	char *s = strdup(obj && obj->stringval ? (const char *)obj->stringval : "");
+	xmlXPathFreeObject(obj);
+	xmlXPathFreeContext(ctx);
+	return s;
+}
+
+static double xpath_number(xmlDocPtr doc, const char *expr)
+{
+	xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
+	xmlXPathObjectPtr obj = xmlXPathEvalExpression((const xmlChar *)expr, ctx);
+	double v = obj ? obj->floatval : -1;
+	xmlXPathFreeObject(obj);
+	xmlXPathFreeContext(ctx);
+	return v;
+}
+
+static void assert_xpath(xmlDocPtr doc, const char *expr, const char *want)
+{
+	char *got = xpath_string(doc, expr);
+	if (strcmp(got, want) != 0)
+		print_error("%s: got '%s', want '%s'\n", expr, got, want);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+/* "a,b,*,c": the hop addresses of trace n in TTL order, '*' for silent. */
+static void assert_hops(xmlDocPtr doc, int trace, const char *want)
+{
+	char expr[256];
+	snprintf(expr, sizeof expr, "count(/report/traces/trace[%d]/hop)", trace);
+	int n = (int)xpath_number(doc, expr);
+	char got[1024] = "";
+	for (int i = 1; i <= n; i++) {
+		snprintf(expr, sizeof expr, "/report/traces/trace[%d]/hop[%d]/@ttl", trace, i);
+		char *ttl = xpath_string(doc, expr);
+		assert_int_equal(atoi(ttl), i);
+		free(ttl);
+		snprintf(expr, sizeof expr, "/report/traces/trace[%d]/hop[%d]/@address", trace, i);
+		char *addr = xpath_string(doc, expr);
+		strcat(got, i > 1 ? "," : "");
+		strcat(got, addr[0] ? addr : "*");
+		free(addr);
+	}
+	if (strcmp(got, want) != 0)
+		print_error("trace %d hops: got %s, want %s\n", trace, got, want);
+	assert_string_equal(got, want);
+}
+
+/* Parses OUTDIR/report.xml and checks it against the schema the project ships. */
+static xmlDocPtr load_report(const struct run *r)
+{
+	char path[700];
+	snprintf(path, sizeof path, "%s/report.xml", r->out);
+	xmlDocPtr doc = xmlReadFile(path, NULL, XML_PARSE_NONET);
+	assert_non_null(doc);
+	char *xsd = source_path("reports/report.xsd");
+	xmlSchemaParserCtxtPtr parser = xmlSchemaNewParserCtxt(xsd);
+	xmlSchemaPtr schema = xmlSchemaParse(parser);
+	assert_non_null(schema);
+	xmlSchemaValidCtxtPtr valid = xmlSchemaNewValidCtxt(schema);
+	assert_int_equal(xmlSchemaValidateDoc(valid, doc), 0);
+	xmlSchemaFreeValidCtxt(valid);
+	xmlSchemaFree(schema);
+	xmlSchemaFreeParserCtxt(parser);
+	free(xsd);
+	return doc;
+}
+
+static long long sql_int(const struct run *r, const char *sql)
+{
+	char path[700];
+	snprintf(path, sizeof path, "%s/case.sqlite", r->out);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	long long v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static const char routed_path[] = "192.0.2.1,198.18.1.2,198.18.2.2,198.18.3.2,203.0.113.10";
+static const char slirp_udp_path[] = "10.0.2.2,198.18.1.2,198.18.2.2,198.18.3.2,203.0.113.10";
+
+/* The three traces of each scenario run in the order TCP, ICMP, UDP (samples/README.md). */
+static void slirp_with_host_capture(void **state)
+{
+	(void)state;
+	struct run r;
+	run_analyze(&r, "samples/slirp/guest.pcap", "samples/slirp/host.pcap");
+	assert_int_equal(r.rc, 0);
+	xmlDocPtr doc = load_report(&r);
+	assert_xpath(doc, "/report/@version", "1");
+	assert_xpath(doc, "/report/diagnosis/@verdict", "ttl-reset");
+	assert_int_equal((int)xpath_number(doc, "count(/report/traces/trace)"), 3);
+
+	assert_xpath(doc, "/report/traces/trace[1]/@protocol", "tcp");
+	assert_xpath(doc, "/report/traces/trace[1]/@verdict", "ttl-reset");
+	assert_xpath(doc, "/report/traces/trace[1]/@reset-ttl", "64");
+	assert_xpath(doc, "/report/traces/trace[1]/@direction", "both");
+	assert_xpath(doc, "/report/traces/trace[1]/@destination", "203.0.113.10");
+	assert_hops(doc, 1, "203.0.113.10");
+
+	assert_xpath(doc, "/report/traces/trace[2]/@protocol", "icmp");
+	assert_xpath(doc, "/report/traces/trace[2]/@verdict", "ttl-reset");
+	assert_xpath(doc, "/report/traces/trace[2]/@reset-ttl", "64");
+	assert_xpath(doc, "/report/traces/trace[2]/@direction", "both");
+	assert_xpath(doc, "/report/traces/trace[2]/@ingress-ttl", "255");
+	assert_hops(doc, 2, "203.0.113.10");
+
+	/* slirp keeps UDP's TTL (less one, as a router would) and rebuilds the errors. */
+	assert_xpath(doc, "/report/traces/trace[3]/@protocol", "udp");
+	assert_xpath(doc, "/report/traces/trace[3]/@verdict", "no-ttl-reset");
+	assert_xpath(doc, "/report/traces/trace[3]/@reset-ttl", "");
+	assert_hops(doc, 3, slirp_udp_path);
+	assert_true(xpath_number(doc, "count(/report/findings/finding[@kind='icmp.forged_time_exceeded'])") >= 1);
+	/* Every finding names its evidence by capture and frame. */
+	assert_int_equal(xpath_number(doc, "count(/report/findings/finding[not(evidence)])"), 0);
+	xmlFreeDoc(doc);
+
+	assert_int_equal(sql_int(&r, "PRAGMA user_version"), 1);
+	assert_int_equal(sql_int(&r, "SELECT count(*) FROM captures"), 2);
+	assert_int_equal(sql_int(&r, "SELECT packets FROM captures WHERE side = 'guest'"), 119);
+	assert_int_equal(sql_int(&r, "SELECT packets FROM captures WHERE side = 'host'"), 164);
+	assert_int_equal(sql_int(&r, "SELECT count(*) FROM traces WHERE verdict = 'ttl-reset'"), 2);
+	/* 17 SYNs from the guest (README), each found again on the host side. */
+	assert_int_equal(sql_int(&r, "SELECT count(*) FROM requests r JOIN traces t ON r.trace_id = t.id "
+				     "WHERE t.protocol = 'tcp'"),
+			 17);
+	assert_int_equal(sql_int(&r, "SELECT count(*) FROM correlations c JOIN requests r "
+				     "ON c.guest_request_id = r.id JOIN traces t ON r.trace_id = t.id "
+				     "WHERE t.protocol = 'tcp'"),
+			 17);
+	remove_temp_dir(r.dir);
+}
+
+static void slirp_guest_only(void **state)
+{
+	(void)state;
+	struct run r;
+	run_analyze(&r, "samples/slirp/guest.pcap", NULL);
+	assert_int_equal(r.rc, 0);
+	xmlDocPtr doc = load_report(&r);
+	assert_xpath(doc, "/report/diagnosis/@verdict", "ttl-reset");
+	assert_xpath(doc, "/report/traces/trace[1]/@verdict", "ttl-reset");
+	/* Without the host side the value the probes were reset to is not known... */
+	assert_xpath(doc, "/report/traces/trace[1]/@reset-ttl", "");
+	/* ...but the answers' rewritten TTL and the true distance (from the UDP trace) are. */
+	assert_xpath(doc, "/report/traces/trace[1]/@ingress-ttl", "64");
+	assert_xpath(doc, "/report/traces/trace[1]/@true-distance", "5");
+	assert_xpath(doc, "/report/traces/trace[3]/@verdict", "no-ttl-reset");
+	xmlFreeDoc(doc);
+	remove_temp_dir(r.dir);
+}
+
+static void routed_control(void **state)
+{
+	(void)state;
+	struct run r;
+	run_analyze(&r, "samples/routed/guest.pcap", "samples/routed/host.pcap");
+	assert_int_equal(r.rc, 0);
+	xmlDocPtr doc = load_report(&r);
+	assert_xpath(doc, "/report/diagnosis/@verdict", "no-ttl-reset");
+	const char *protocols[] = { "tcp", "icmp", "udp" };
+	for (int i = 1; i <= 3; i++) {
+		char expr[128];
+		snprintf(expr, sizeof expr, "/report/traces/trace[%d]/@protocol", i);
+		assert_xpath(doc, expr, protocols[i - 1]);
+		snprintf(expr, sizeof expr, "/report/traces/trace[%d]/@verdict", i);
+		assert_xpath(doc, expr, "no-ttl-reset");
+		snprintf(expr, sizeof expr, "/report/traces/trace[%d]/@reset-ttl", i);
+		assert_xpath(doc, expr, "");
+		assert_hops(doc, i, routed_path);
+	}
+	assert_true(xpath_number(doc, "count(/report/findings/finding[@kind='egress.ttl_preserved'])") == 3);
+	xmlFreeDoc(doc);
+	remove_temp_dir(r.dir);
+}
+
+/* The same inputs give the same report, and a rerun replaces the case cleanly. */
+static void reports_are_reproducible(void **state)
+{
+	(void)state;
+	struct run a, b;
+	run_analyze(&a, "samples/slirp/guest.pcap", "samples/slirp/host.pcap");
+	run_analyze(&b, "samples/slirp/guest.pcap", "samples/slirp/host.pcap");
+	const char *names[] = { "report.xml", "report.html" };
+	for (int i = 0; i < 2; i++) {
+		char pa[700], pb[700];
+		snprintf(pa, sizeof pa, "%s/%s", a.out, names[i]);
+		snprintf(pb, sizeof pb, "%s/%s", b.out, names[i]);
+		size_t la, lb;
+		char *x = slurp_file(pa, &la), *y = slurp_file(pb, &lb);
+		assert_non_null(x);
+		assert_non_null(y);
+		assert_int_equal(la, lb);
+		assert_memory_equal(x, y, la);
+		free(x);
+		free(y);
+	}
+	/* Rerun into the first directory with the control capture: the case is replaced. */
+	char *g = source_path("samples/routed/guest.pcap");
+	char args[1400];
+	snprintf(args, sizeof args, "analyze '%s' -o '%s' --quiet", g, a.out);
+	assert_int_equal(run_ttlsleuth(args, a.stdout_path, NULL), 0);
+	free(g);
+	assert_int_equal(sql_int(&a, "SELECT count(*) FROM captures"), 1);
+	assert_int_equal(sql_int(&a, "SELECT count(*) FROM traces WHERE verdict = 'ttl-reset'"), 0);
+	size_t n;
+	char *quiet = slurp_file(a.stdout_path, &n);
+	assert_int_equal(n, 0);
+	free(quiet);
+	remove_temp_dir(a.dir);
+	remove_temp_dir(b.dir);
+}
+
+/* Nothing but the final files in OUTDIR: no temporaries, no half-written store. */
+static int count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return -1;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void expect_refusal(const char *input_path, int want_rc, const char *want_text)
+{
+	char *dir = make_temp_dir();
+	char out[600], err_path[600], args[2048];
+	snprintf(out, sizeof out, "%s/case", dir);
+	snprintf(err_path, sizeof err_path, "%s/stderr", dir);
+	snprintf(args, sizeof args, "analyze '%s' -o '%s'", input_path, out);
+	int rc = run_ttlsleuth(args, NULL, err_path);
+	char *err = slurp_file(err_path, NULL);
+	assert_non_null(err);
+	if (rc != want_rc || !strstr(err, want_text) || !strstr(err, input_path))
+		print_error("rc %d, stderr: %s\n", rc, err);
+	assert_int_equal(rc, want_rc);
+	assert_non_null(strstr(err, want_text));
+	assert_non_null(strstr(err, input_path));
+	/* One line. */
+	assert_ptr_equal(strchr(err, '\n'), err + strlen(err) - 1);
+	assert_true(count_entries(out) <= 0);
+	free(err);
+	remove_temp_dir(dir);
+}
+
+/* A file in a fresh temporary directory; free_temp_file removes both. */
+static char *write_temp_file(const void *data, size_t n, const char *name)
+{
+	char *dir = make_temp_dir();
+	size_t size = strlen(dir) + strlen(name) + 2;
+	char *path = malloc(size);
+	snprintf(path, size, "%s/%s", dir, name);
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	if (n)
+		assert_int_equal(fwrite(data, 1, n, f), n);
+	fclose(f);
+	free(dir);
+	return path;
+}
+
+static void free_temp_file(char *path)
+{
+	char *slash = strrchr(path, '/');
+	*slash = '\0';
+	remove_temp_dir(path);
+}
+
+static void bad_input_is_refused(void **state)
+{
+	(void)state;
+	char *p = write_temp_file("hello, this is not a capture\n", 29, "notes.pcap");
+	expect_refusal(p, 3, "not a capture file");
+	free_temp_file(p);
+
+	p = write_temp_file("", 0, "empty.pcap");
+	expect_refusal(p, 3, "empty file");
+	free_temp_file(p);
+
+	/* A pcap header whose link type (147, a user DLT) means nothing to us. */
+	const uint8_t header[24] = { 0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0,
+				     0, 0, 0, 0, 0xff, 0xff, 0, 0, 147, 0, 0, 0 };
+	p = write_temp_file(header, sizeof header, "usr.pcap");
+	expect_refusal(p, 3, "unsupported link type 147");
+	free_temp_file(p);
+
+	/* A header cut short. */
+	p = write_temp_file(header, 10, "short.pcap");
+	expect_refusal(p, 3, "pcap");
+	free_temp_file(p);
+
+	p = strdup("/nonexistent/ttlsleuth/guest.pcap");
+	expect_refusal(p, 3, "cannot open");
+	free(p);
+}
+
+/* Cut off in the middle of a record: analysed up to the cut, with a warning, exit 0. */
+static void capture_cut_mid_record(void **state)
+{
+	(void)state;
+	char *src = source_path("samples/routed/guest.pcap");
+	size_t n;
+	char *bytes = slurp_file(src, &n);
+	assert_non_null(bytes);
+	/* 15340 bytes in all (samples/README.md); cut 30 bytes into the last record. */
+	char *p = write_temp_file(bytes, n - 40, "cut.pcap");
+	char *dir = make_temp_dir();
+	char out[600], err_path[600], args[2048];
+	snprintf(out, sizeof out, "%s/case", dir);
+	snprintf(err_path, sizeof err_path, "%s/stderr", dir);
+	snprintf(args, sizeof args, "analyze '%s' -o '%s' -q", p, out);
+	assert_int_equal(run_ttlsleuth(args, NULL, err_path), 0);
+	char *err = slurp_file(err_path, NULL);
+	assert_non_null(strstr(err, "warning"));
+	assert_non_null(strstr(err, "cut.pcap"));
+	assert_non_null(strstr(err, "frame 162"));
+	struct run r;
+	snprintf(r.out, sizeof r.out, "%s", out);
+	assert_int_equal(sql_int(&r, "SELECT packets FROM captures"), 161);
+	assert_int_equal(sql_int(&r, "SELECT cut_short FROM captures"), 1);
+	free(err);
+	remove_temp_dir(dir);
+	free_temp_file(p);
+	free(bytes);
+	free(src);
+}
+
+static void unwritable_output(void **state)
+{
+	(void)state;
+	/* A regular file where the output directory's parent should be. */
+	char *file = write_temp_file("x", 1, "plainfile");
+	char out[700], args[2048], err_path[700];
+	snprintf(out, sizeof out, "%s/case", file);
+	snprintf(err_path, sizeof err_path, "%s.stderr", file);
+	char *g = source_path("samples/routed/guest.pcap");
+	snprintf(args, sizeof args, "analyze '%s' -o '%s'", g, out);
+	assert_int_equal(run_ttlsleuth(args, NULL, err_path), 4);
+	char *err = slurp_file(err_path, NULL);
+	assert_non_null(strstr(err, file));
+	free(err);
+	free(g);
+	free_temp_file(file);
+}
+
+static void usage_errors(void **state)
+{
+	(void)state;
+	assert_int_equal(run_ttlsleuth("", NULL, NULL), 2);
+	assert_int_equal(run_ttlsleuth("analyze", NULL, NULL), 2);
+	assert_int_equal(run_ttlsleuth("analyze x.pcap", NULL, NULL), 2);
+	assert_int_equal(run_ttlsleuth("analyze x.pcap -o", NULL, NULL), 2);
+	assert_int_equal(run_ttlsleuth("analyze x.pcap -o d --bogus", NULL, NULL), 2);
+	assert_int_equal(run_ttlsleuth("frobnicate", NULL, NULL), 2);
+	assert_int_equal(run_ttlsleuth("--help", NULL, NULL), 0);
+	assert_int_equal(run_ttlsleuth("--version", NULL, NULL), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(slirp_with_host_capture),
+		cmocka_unit_test(slirp_guest_only),
+		cmocka_unit_test(routed_control),
+		cmocka_unit_test(reports_are_reproducible),
+		cmocka_unit_test(bad_input_is_refused),
+		cmocka_unit_test(capture_cut_mid_record),
+		cmocka_unit_test(unwritable_output),
+		cmocka_unit_test(usage_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
