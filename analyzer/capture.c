@@ -1,70 +1,26 @@
-#define _GNU_SOURCE /* fopencookie */
-#include <errno.h>
-#include <fcntl.h>
-#include <openssl/evp.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "analyzer/capture.h"
+#include "analyzer/pcapng.h"
+#include "analyzer/source.h"
 #include "dissectors/dissect.h"
 
-enum { READ_BUFFER = 256 * 1024 };
-
-/*
- * The file as libpcap sees it: a stdio stream whose reads pass through the
- * hash. libpcap owns the FILE and closes it; the close finishes the hash.
- */
-struct hashing_source {
-	int fd;
-	EVP_MD_CTX *sha;
-	uint64_t bytes;
-	struct capture *info;
-};
+enum { PCAP_FILE_HEADER = 24, PCAP_RECORD_HEADER = 16 };
 
 struct capture_reader {
-	pcap_t *pcap;
-	struct hashing_source *source;
+	struct byte_source *src;
 	struct capture *info;
+	/* pcap: libpcap over a stream of the source */
+	pcap_t *pcap;
 	uint64_t next_number;
+	uint64_t record_offset; /* where the next pcap record starts */
+	/* pcapng: our reader */
+	struct pcapng_reader *ng;
 	bool finished;
 };
-
-static ssize_t source_read(void *cookie, char *buf, size_t size)
-{
-	struct hashing_source *s = cookie;
-	ssize_t got;
-	do
-		got = read(s->fd, buf, size);
-	while (got < 0 && errno == EINTR);
-	if (got > 0) {
-		EVP_DigestUpdate(s->sha, buf, (size_t)got);
-		s->bytes += (uint64_t)got;
-	}
-	return got;
-}
-
-/* Hashes whatever libpcap did not read (trailing garbage, a cut record) and records the digest. */
-static int source_close(void *cookie)
-{
-	struct hashing_source *s = cookie;
-	char buf[64 * 1024];
-	while (source_read(s, buf, sizeof buf) > 0)
-		;
-	unsigned char digest[EVP_MAX_MD_SIZE];
-	unsigned int len = 0;
-	if (EVP_DigestFinal_ex(s->sha, digest, &len) == 1 && len == 32) {
-		for (unsigned i = 0; i < len; i++)
-			snprintf(s->info->sha256_hex + 2 * i, 3, "%02x", digest[i]);
-	}
-	EVP_MD_CTX_free(s->sha);
-	close(s->fd);
-	free(s);
-	return 0;
-}
 
 static const char *base_name(const char *path)
 {
@@ -72,7 +28,7 @@ static const char *base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
-/* Names the format from the first bytes, so a refusal can say what the file is. */
+/* Names the format from the first bytes (after decompression), so a refusal can say what the file is. */
 static const char *format_from_magic(const uint8_t m[4], size_t n)
 {
 	if (n < 4)
@@ -91,55 +47,66 @@ static const char *format_from_magic(const uint8_t m[4], size_t n)
 	}
 }
 
-static const char *known_other_format(const uint8_t m[4], size_t n)
+static const char *known_other_format(const uint8_t *m, size_t n)
 {
-	if (n >= 2 && m[0] == 0x1f && m[1] == 0x8b)
-		return "a gzip-compressed file (decompress it first, e.g. with gunzip)";
-	if (n >= 4 && memcmp(m, "snoo", 4) == 0)
-		return "a Solaris snoop capture (convert it with editcap -F pcapng)";
-	if (n >= 4 && memcmp(m, "\x34\xcd\xb2\xa1", 4) == 0)
-		return "a modified (Kuznetsov) pcap file (convert it with editcap -F pcap)";
-	if (n >= 4 && memcmp(m, "XCP\0", 4) == 0)
-		return "a NetXray/Sniffer capture (convert it with editcap -F pcapng)";
+	static const struct {
+		const char *magic;
+		size_t len;
+		const char *what;
+	} formats[] = {
+		{ "snoop\0\0\0", 8, "a Solaris snoop capture (convert it with editcap -F pcapng)" },
+		{ "\x34\xcd\xb2\xa1", 4, "a modified (Kuznetsov) pcap file (convert it with editcap -F pcap)" },
+		{ "\xa1\xb2\xcd\x34", 4, "a modified (Kuznetsov) pcap file (convert it with editcap -F pcap)" },
+		{ "XCP\0", 4, "a NetXray/Sniffer capture (convert it with editcap -F pcapng)" },
+		{ "\x4d\x53\x4e\x4d", 4, "a Microsoft Network Monitor capture (convert it with editcap -F pcapng)" },
+		{ "BZh", 3, "a bzip2-compressed file (decompress it first)" },
+		{ "\xfd" "7zXZ", 5, "an xz-compressed file (decompress it first)" },
+		{ "\x28\xb5\x2f\xfd", 4, "a zstd-compressed file (decompress it first)" },
+		{ "PK\x03\x04", 4, "a zip archive (unpack it first)" },
+	};
+	for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
+		if (n >= formats[i].len && memcmp(m, formats[i].magic, formats[i].len) == 0)
+			return formats[i].what;
 	return NULL;
 }
 
-static struct capture_reader *refuse(struct capture_reader *r, int fd)
+static struct capture_reader *refuse(struct capture_reader *r)
 {
-	if (r) {
-		if (r->pcap)
-			pcap_close(r->pcap);
-		free(r);
-	}
-	if (fd >= 0)
-		close(fd);
+	if (r->pcap)
+		pcap_close(r->pcap);
+	pcapng_close(r->ng);
+	source_close(r->src, r->info->sha256_hex);
+	free(r);
 	return NULL;
 }
 
-static int open_source(struct capture_reader *r, int fd, FILE **out)
+static bool open_pcap(struct capture_reader *r, struct error *err)
 {
-	struct hashing_source *s = calloc(1, sizeof *s);
-	if (!s)
-		return -1;
-	s->fd = fd;
-	s->info = r->info;
-	s->sha = EVP_MD_CTX_new();
-	if (!s->sha || EVP_DigestInit_ex(s->sha, EVP_sha256(), NULL) != 1) {
-		EVP_MD_CTX_free(s->sha);
-		free(s);
-		return -1;
+	const char *path = r->info->path;
+	FILE *stream = source_stream(r->src);
+	if (!stream) {
+		error_set(err, EXIT_INTERNAL, "%s: cannot open a stream over the file", path);
+		return false;
 	}
-	cookie_io_functions_t io = { .read = source_read, .close = source_close };
-	FILE *f = fopencookie(s, "rb", io);
-	if (!f) {
-		EVP_MD_CTX_free(s->sha);
-		free(s);
-		return -1;
+	char errbuf[PCAP_ERRBUF_SIZE] = "";
+	r->pcap = pcap_fopen_offline_with_tstamp_precision(stream, PCAP_TSTAMP_PRECISION_NANO, errbuf);
+	if (!r->pcap) {
+		fclose(stream);
+		error_set(err, EXIT_BAD_INPUT, "%s: at byte 0: cannot read the pcap file header: %s", path,
+			  errbuf);
+		return false;
 	}
-	setvbuf(f, NULL, _IOFBF, READ_BUFFER);
-	r->source = s;
-	*out = f;
-	return 0;
+	r->record_offset = PCAP_FILE_HEADER;
+	r->info->linktype = dissect_linktype_from_dlt(pcap_datalink(r->pcap));
+	r->info->snaplen = (uint32_t)pcap_snapshot(r->pcap);
+	r->info->interfaces = 1;
+	if (!dissect_link_supported(r->info->linktype)) {
+		const char *name = pcap_datalink_val_to_name(pcap_datalink(r->pcap));
+		error_set(err, EXIT_BAD_INPUT, "%s: unsupported link type %d (%s)", path,
+			  r->info->linktype, name ? name : "unknown");
+		return false;
+	}
+	return true;
 }
 
 struct capture_reader *capture_open(const char *path, struct capture *info, struct error *err)
@@ -150,72 +117,53 @@ struct capture_reader *capture_open(const char *path, struct capture *info, stru
 		error_set(err, EXIT_INTERNAL, "%s: out of memory", path);
 		return NULL;
 	}
-
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		error_set(err, EXIT_BAD_INPUT, "%s: cannot open: %s", path, strerror(errno));
-		return NULL;
-	}
-	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		error_set(err, EXIT_BAD_INPUT, "%s: not a regular file", path);
-		return refuse(NULL, fd);
-	}
-	info->file_bytes = (uint64_t)st.st_size;
-	if (st.st_size == 0) {
-		error_set(err, EXIT_BAD_INPUT, "%s: empty file (0 bytes), not a capture", path);
-		return refuse(NULL, fd);
-	}
-
-	uint8_t magic[4];
-	ssize_t n = pread(fd, magic, sizeof magic, 0);
-	const char *format = format_from_magic(magic, n > 0 ? (size_t)n : 0);
-	if (!format) {
-		const char *other = known_other_format(magic, n > 0 ? (size_t)n : 0);
-		if (other)
-			error_set(err, EXIT_BAD_INPUT, "%s: at byte 0: %s, not pcap or pcapng", path, other);
-		else
-			error_set(err, EXIT_BAD_INPUT,
-			     "%s: at byte 0: not a capture file (no pcap or pcapng magic number)", path);
-		return refuse(NULL, fd);
-	}
-	info->format = format;
-
 	struct capture_reader *r = calloc(1, sizeof *r);
 	if (!r) {
 		error_set(err, EXIT_INTERNAL, "%s: out of memory", path);
-		return refuse(NULL, fd);
+		return NULL;
 	}
 	r->info = info;
 	r->next_number = 1;
-	FILE *f;
-	if (open_source(r, fd, &f) != 0) {
-		error_set(err, EXIT_INTERNAL, "%s: out of memory", path);
-		return refuse(r, fd);
+	r->src = source_open(path, err);
+	if (!r->src) {
+		free(r);
+		return NULL;
 	}
+	info->file_bytes = source_file_bytes(r->src);
+	info->compressed = source_compressed(r->src);
 
-	char errbuf[PCAP_ERRBUF_SIZE] = "";
-	r->pcap = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, errbuf);
-	if (!r->pcap) {
-		fclose(f); /* closes fd through the source */
-		error_set(err, EXIT_BAD_INPUT, "%s: cannot read %s header: %s", path, format, errbuf);
-		return refuse(r, -1);
+	uint8_t magic[8];
+	size_t n = source_peek(r->src, magic, sizeof magic);
+	const char *format = format_from_magic(magic, n);
+	if (!format) {
+		const char *inside = info->compressed ? " inside the gzip compression" : "";
+		const char *other = known_other_format(magic, n);
+		if (source_problem(r->src))
+			error_set(err, EXIT_BAD_INPUT, "%s: %s", path, source_problem(r->src));
+		else if (n == 0)
+			error_set(err, EXIT_BAD_INPUT, "%s: empty%s, not a capture", path, inside);
+		else if (other)
+			error_set(err, EXIT_BAD_INPUT, "%s: at byte 0%s: %s, not pcap or pcapng", path,
+				  inside, other);
+		else
+			error_set(err, EXIT_BAD_INPUT,
+				  "%s: at byte 0%s: not a capture file (no pcap or pcapng magic number)",
+				  path, inside);
+		return refuse(r);
 	}
-	info->linktype = dissect_linktype_from_dlt(pcap_datalink(r->pcap));
-	info->snaplen = (uint32_t)pcap_snapshot(r->pcap);
-	if (!dissect_link_supported(info->linktype)) {
-		const char *name = pcap_datalink_val_to_name(pcap_datalink(r->pcap));
-		error_set(err, EXIT_BAD_INPUT, "%s: unsupported link type %d (%s)", path, info->linktype,
-		     name ? name : "unknown");
-		return refuse(r, -1);
+	info->format = format;
+	if (!strcmp(format, "pcapng")) {
+		r->ng = pcapng_open(r->src, info, err);
+		if (!r->ng)
+			return refuse(r);
+	} else if (!open_pcap(r, err)) {
+		return refuse(r);
 	}
 	return r;
 }
 
-int capture_next(struct capture_reader *r, struct frame *f)
+static int next_pcap(struct capture_reader *r, struct frame *f)
 {
-	if (r->finished)
-		return 0;
 	struct pcap_pkthdr *hdr;
 	const u_char *data;
 	int rc = pcap_next_ex(r->pcap, &hdr, &data);
@@ -224,24 +172,40 @@ int capture_next(struct capture_reader *r, struct frame *f)
 		f->ts_ns = (int64_t)hdr->ts.tv_sec * 1000000000 + (int64_t)hdr->ts.tv_usec;
 		f->caplen = hdr->caplen;
 		f->wirelen = hdr->len;
+		f->linktype = r->info->linktype;
+		f->interface = 0;
 		f->data = data;
+		r->record_offset += PCAP_RECORD_HEADER + (uint64_t)hdr->caplen;
 		return 1;
 	}
-	r->finished = true;
 	if (rc == PCAP_ERROR) {
 		r->info->cut_short = true;
+		const char *why = source_problem(r->src) ? source_problem(r->src) : pcap_geterr(r->pcap);
 		snprintf(r->info->warning, sizeof r->info->warning,
-			 "reading stopped at frame %llu: %s; the %llu frames before it were analysed",
-			 (unsigned long long)r->next_number, pcap_geterr(r->pcap),
+			 "reading stopped at byte %llu (frame %llu): %s; the %llu frames before it were analysed",
+			 (unsigned long long)r->record_offset, (unsigned long long)r->next_number, why,
 			 (unsigned long long)(r->next_number - 1));
 	}
 	return 0;
+}
+
+int capture_next(struct capture_reader *r, struct frame *f)
+{
+	if (r->finished)
+		return 0;
+	int rc = r->ng ? pcapng_next(r->ng, f) : next_pcap(r, f);
+	if (rc != 1)
+		r->finished = true;
+	return rc;
 }
 
 void capture_close(struct capture_reader *r)
 {
 	if (!r)
 		return;
-	pcap_close(r->pcap);
+	if (r->pcap)
+		pcap_close(r->pcap);
+	pcapng_close(r->ng);
+	source_close(r->src, r->info->sha256_hex);
 	free(r);
 }

@@ -1,7 +1,8 @@
 /*
- * Reading one capture file: pcap or pcapng through libpcap, with nanosecond
- * timestamps, while the bytes are hashed (SHA-256) on their way through so the
- * evidence can be tied to the exact file the customer sent.
+ * Reading one capture file, pcap or pcapng, plain or gzip-compressed: pcap
+ * through libpcap with nanosecond timestamps, pcapng through our own reader
+ * (libpcap refuses files whose interfaces differ in link type). The file's
+ * bytes are hashed (SHA-256) on their way through, see source.h.
  */
 #ifndef TTLSLEUTH_CAPTURE_H
 #define TTLSLEUTH_CAPTURE_H
@@ -17,6 +18,8 @@ struct frame {
 	uint64_t number; /* 1-based */
 	int64_t ts_ns;
 	uint32_t caplen, wirelen;
+	int linktype;       /* pcapng may change it from one interface to the next */
+	uint32_t interface; /* pcapng interface id; 0 in pcap */
 	const uint8_t *data;
 };
 

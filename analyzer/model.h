@@ -24,14 +24,16 @@ struct capture {
 	char sha256_hex[65];
 	uint64_t file_bytes;
 	const char *format; /* "pcap" or "pcapng" */
-	int linktype;       /* LINKTYPE_ value */
+	int linktype;       /* LINKTYPE_ value (pcapng: of the first interface) */
+	uint32_t interfaces; /* pcapng interface descriptions; 1 for pcap */
+	bool compressed;     /* gzip-compressed file, read through zlib */
 	uint32_t snaplen;
 	uint64_t packets;   /* frames read */
 	uint64_t ip_packets;
 	uint64_t interesting; /* requests and replies kept */
 	int64_t first_ts_ns, last_ts_ns;
 	bool cut_short;      /* the file ended inside a record: analysed up to the cut */
-	char warning[256];   /* why it was cut short, as libpcap said it */
+	char warning[512];   /* why it was cut short, and where */
 	uint64_t anomaly_counts[ANOMALY_COUNT];
 	uint64_t anomalous_packets;
 };
@@ -42,6 +44,7 @@ enum trace_protocol { PROTO_TCP, PROTO_UDP, PROTO_ICMP };
 /* A packet that asks for an answer: a TCP SYN, a UDP datagram, an echo request. */
 struct request {
 	uint32_t capture;
+	uint32_t interface; /* pcapng interface the packet was captured on */
 	uint64_t frame;
 	int64_t ts_ns;
 	struct ip_addr src, dst;
@@ -78,6 +81,7 @@ enum match_method {
 
 struct reply {
 	uint32_t capture;
+	uint32_t interface;
 	uint64_t frame;
 	int64_t ts_ns;
 	struct ip_addr src, dst;

@@ -26,6 +26,7 @@ static struct request *new_request(struct case_model *cm, uint32_t capture, cons
 	if (!q)
 		return NULL;
 	q->capture = capture;
+	q->interface = p->interface;
 	q->frame = p->frame;
 	q->ts_ns = p->ts_ns;
 	q->src = p->ip.src;
@@ -45,6 +46,7 @@ static struct reply *new_reply(struct case_model *cm, uint32_t capture, const st
 	if (!r)
 		return NULL;
 	r->capture = capture;
+	r->interface = p->interface;
 	r->frame = p->frame;
 	r->ts_ns = p->ts_ns;
 	r->src = p->ip.src;
@@ -126,6 +128,7 @@ int pipeline_take_packet(struct case_model *cm, uint32_t capture, const struct p
 	const struct transport *l4 = &p->l4;
 	struct request *q = NULL;
 	struct reply *r = NULL;
+	bool pairable = true;
 
 	if (l4->kind == L4_TCP && l4->complete) {
 		uint8_t f = l4->tcp_flags;
@@ -149,8 +152,18 @@ int pipeline_take_packet(struct case_model *cm, uint32_t capture, const struct p
 			return -1;
 		q->sport = l4->sport;
 		q->dport = l4->dport;
-	} else if ((l4->kind == L4_ICMP || l4->kind == L4_ICMPV6) && l4->complete) {
-		if (is_echo_request(p)) {
+	} else if ((l4->kind == L4_ICMP || l4->kind == L4_ICMPV6) && l4->bytes >= 1) {
+		if (packet_is_icmp_error(p)) {
+			/* Every error is kept, even one whose quote was cut too short to pair:
+			 * it still counts as an answer seen, and its truncation is evidence. */
+			if (!(r = new_reply(cm, capture, p, error_kind(p))))
+				return -1;
+			if (p->quote.present && p->quote.ip.dst.family)
+				copy_quote(r, &p->quote);
+			pairable = quote_usable(&p->quote);
+		} else if (!l4->complete) {
+			return 0;
+		} else if (is_echo_request(p)) {
 			if (!(q = new_request(cm, capture, p, PROTO_ICMP)))
 				return -1;
 			q->echo_id = l4->icmp_id;
@@ -160,10 +173,6 @@ int pipeline_take_packet(struct case_model *cm, uint32_t capture, const struct p
 				return -1;
 			r->echo_id = l4->icmp_id;
 			r->echo_seq = l4->icmp_seq;
-		} else if (packet_is_icmp_error(p) && quote_usable(&p->quote)) {
-			if (!(r = new_reply(cm, capture, p, error_kind(p))))
-				return -1;
-			copy_quote(r, &p->quote);
 		} else {
 			return 0;
 		}
@@ -173,7 +182,7 @@ int pipeline_take_packet(struct case_model *cm, uint32_t capture, const struct p
 
 	if (q && pairing_add(ix, cm, (int32_t)(cm->requests.len - 1)) != 0)
 		return -1;
-	if (r)
+	if (r && pairable)
 		pairing_match(ix, cm, (int32_t)(cm->replies.len - 1));
 	return 1;
 }
@@ -213,7 +222,8 @@ int pipeline_read_capture(struct case_model *cm, const char *path, enum capture_
 		pkt.frame = f.number;
 		pkt.ts_ns = f.ts_ns;
 		pkt.wirelen = f.wirelen;
-		dissect_frame(&pkt, c->linktype, f.data, f.caplen);
+		pkt.interface = f.interface;
+		dissect_frame(&pkt, f.linktype, f.data, f.caplen);
 		if (c->packets == 0)
 			c->first_ts_ns = f.ts_ns;
 		c->last_ts_ns = f.ts_ns;

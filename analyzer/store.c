@@ -102,7 +102,9 @@ static const char schema_sql[] =
 	"	sha256 TEXT, -- of the whole file, in hex\n"
 	"	file_bytes INTEGER NOT NULL, -- size of the file\n"
 	"	format TEXT, -- pcap or pcapng\n"
-	"	linktype INTEGER NOT NULL, -- LINKTYPE_ number: 1 Ethernet, 101 raw IP, 113 Linux cooked, ...\n"
+	"	compressed INTEGER NOT NULL, -- 1: the file is gzip-compressed (sha256 is of the compressed file)\n"
+	"	interfaces INTEGER NOT NULL, -- interfaces described (pcapng); 1 for pcap\n"
+	"	linktype INTEGER NOT NULL, -- LINKTYPE_ number (pcapng: of the first interface): 1 Ethernet, 101 raw IP, 113 Linux cooked, ...\n"
 	"	snaplen INTEGER NOT NULL, -- most bytes kept of each frame\n"
 	"	packets INTEGER NOT NULL, -- frames read\n"
 	"	ip_packets INTEGER NOT NULL, -- frames with an IPv4 or IPv6 layer\n"
@@ -111,7 +113,7 @@ static const char schema_sql[] =
 	"	first_ts_ns INTEGER, -- time of the first frame, ns since 1970-01-01 UTC; NULL if no frames\n"
 	"	last_ts_ns INTEGER, -- time of the last frame, likewise\n"
 	"	cut_short INTEGER NOT NULL, -- 1: the file ends inside a record and was analysed up to the cut\n"
-	"	warning TEXT -- why it was cut short, as libpcap said it; NULL if it was not\n"
+	"	warning TEXT -- why it was cut short, with the byte offset; NULL if it was not\n"
 	");\n"
 	"CREATE TABLE capture_anomalies ( -- decoder anomalies per capture, only those seen\n"
 	"	capture_id INTEGER NOT NULL REFERENCES captures(id), -- the capture it was seen in\n"
@@ -122,6 +124,7 @@ static const char schema_sql[] =
 	"CREATE TABLE requests ( -- packets that ask for an answer: TCP SYNs, UDP datagrams, echo requests\n"
 	"	id INTEGER PRIMARY KEY, -- index in the analysis, from 0; request_id elsewhere\n"
 	"	capture_id INTEGER NOT NULL REFERENCES captures(id), -- the capture it was read from\n"
+	"	interface INTEGER NOT NULL, -- pcapng interface id it was captured on; 0 in pcap\n"
 	"	frame INTEGER NOT NULL, -- frame number as Wireshark counts (from 1)\n"
 	"	ts_ns INTEGER NOT NULL, -- capture time, ns since 1970-01-01 UTC\n"
 	"	family INTEGER NOT NULL, -- IP version: 4 or 6\n"
@@ -141,6 +144,7 @@ static const char schema_sql[] =
 	"CREATE TABLE replies ( -- packets that answer: ICMP errors, SYN-ACKs, RSTs, echo replies\n"
 	"	id INTEGER PRIMARY KEY, -- index in the analysis, from 0; reply_id elsewhere\n"
 	"	capture_id INTEGER NOT NULL REFERENCES captures(id), -- the capture it was read from\n"
+	"	interface INTEGER NOT NULL, -- pcapng interface id it was captured on; 0 in pcap\n"
 	"	frame INTEGER NOT NULL, -- frame number as Wireshark counts (from 1)\n"
 	"	ts_ns INTEGER NOT NULL, -- capture time, ns since 1970-01-01 UTC\n"
 	"	family INTEGER NOT NULL, -- IP version: 4 or 6\n"
@@ -322,22 +326,22 @@ static const struct {
 			 " correlated, clock_offset_ns, correlated_requests) VALUES (?,?,?,?,?,?,?,?)"},
 	[INSERT_CAPTURE] = {"captures",
 			    "INSERT INTO captures (id, side, path, name, sha256, file_bytes, format,"
-			    " linktype, snaplen, packets, ip_packets, interesting, anomalous_packets,"
-			    " first_ts_ns, last_ts_ns, cut_short, warning)"
-			    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
+			    " compressed, interfaces, linktype, snaplen, packets, ip_packets,"
+			    " interesting, anomalous_packets, first_ts_ns, last_ts_ns, cut_short,"
+			    " warning) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
 	[INSERT_ANOMALY] = {"capture_anomalies",
 			    "INSERT INTO capture_anomalies (capture_id, name, count) VALUES (?,?,?)"},
 	[INSERT_REQUEST] = {"requests",
-			    "INSERT INTO requests (id, capture_id, frame, ts_ns, family, src, dst,"
-			    " protocol, ttl, sport, dport, seq, echo_id, echo_seq, ip_id, ip_len,"
-			    " trace_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
+			    "INSERT INTO requests (id, capture_id, interface, frame, ts_ns, family, src,"
+			    " dst, protocol, ttl, sport, dport, seq, echo_id, echo_seq, ip_id, ip_len,"
+			    " trace_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
 	[INSERT_REPLY] = {"replies",
-			  "INSERT INTO replies (id, capture_id, frame, ts_ns, family, src, dst, ttl,"
+			  "INSERT INTO replies (id, capture_id, interface, frame, ts_ns, family, src, dst, ttl,"
 			  " kind, icmp_type, icmp_code, quoted, quoted_len, quoted_ttl, quoted_ip_id,"
 			  " quoted_src, quoted_dst, quoted_proto, quoted_sport, quoted_dport,"
 			  " quoted_seq, quoted_echo_id, quoted_echo_seq, ack, sport, dport, echo_id,"
 			  " echo_seq, anomalies) VALUES"
-			  " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
+			  " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
 	[INSERT_PAIR] = {"pairs",
 			 "INSERT INTO pairs (reply_id, request_id, method, rtt_ns) VALUES (?,?,?,?)"},
 	[INSERT_CORRELATION] = {"correlations",
@@ -563,6 +567,8 @@ static int insert_capture(struct store *s, uint32_t id)
 	put_chars(&r, c->sha256_hex, sizeof c->sha256_hex, true);
 	put_u64(&r, c->file_bytes);
 	put_text(&r, c->format);
+	put_bool(&r, c->compressed);
+	put_int(&r, c->interfaces);
 	put_int(&r, c->linktype);
 	put_int(&r, c->snaplen);
 	put_u64(&r, c->packets);
@@ -598,6 +604,7 @@ static int insert_request(struct store *s, size_t id, const struct request *q)
 	struct row r = row_begin(s, INSERT_REQUEST);
 	put_u64(&r, id);
 	put_int(&r, q->capture);
+	put_int(&r, q->interface);
 	put_u64(&r, q->frame);
 	put_int(&r, q->ts_ns);
 	put_int(&r, q->src.family);
@@ -664,6 +671,7 @@ static int insert_reply(struct store *s, size_t id, const struct reply *p)
 	struct row r = row_begin(s, INSERT_REPLY);
 	put_u64(&r, id);
 	put_int(&r, p->capture);
+	put_int(&r, p->interface);
 	put_u64(&r, p->frame);
 	put_int(&r, p->ts_ns);
 	put_int(&r, p->src.family);

@@ -13,6 +13,7 @@
 
 #define ANOMALY_LIST(X)                                                        \
 	X(LINK_TRUNCATED, "link.truncated")                                    \
+	X(LINK_UNSUPPORTED_TYPE, "link.unsupported_type")                      \
 	X(LINK_UNKNOWN_ETHERTYPE, "link.unknown_ethertype")                    \
 	X(VLAN_TOO_DEEP, "vlan.too_deep")                                      \
 	X(IPV4_TRUNCATED, "ipv4.truncated")                                    \

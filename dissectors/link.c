@@ -54,6 +54,7 @@ void dissect_frame(struct packet *pkt, int linktype, const uint8_t *data, uint32
 	uint64_t frame = pkt->frame;
 	int64_t ts = pkt->ts_ns;
 	uint32_t wirelen = pkt->wirelen;
+	uint32_t interface = pkt->interface;
 
 	memset(pkt, 0, sizeof *pkt);
 	pkt->frame = frame;
@@ -61,10 +62,13 @@ void dissect_frame(struct packet *pkt, int linktype, const uint8_t *data, uint32
 	pkt->caplen = caplen;
 	pkt->wirelen = wirelen;
 	pkt->linktype = linktype;
+	pkt->interface = interface;
 	if (wirelen > caplen)
 		anomaly_add(&pkt->anomalies, ANOMALY_FRAME_TRUNCATED_BY_SNAPLEN);
 
 	const struct link_entry *e = link_find(linktype);
 	if (e)
 		e->dissect(pkt, cursor_make(data, caplen));
+	else
+		anomaly_add(&pkt->anomalies, ANOMALY_LINK_UNSUPPORTED_TYPE);
 }

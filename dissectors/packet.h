@@ -86,6 +86,7 @@ struct packet {
 	int64_t ts_ns;
 	uint32_t caplen, wirelen;
 	int linktype;
+	uint32_t interface; /* pcapng interface id */
 
 	bool has_mac;
 	uint8_t src_mac[6], dst_mac[6];
