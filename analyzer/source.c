@@ -62,9 +62,7 @@ static ssize_t read_inflated(struct byte_source *s, uint8_t *buf, size_t n)
 	while (s->z.avail_out > 0) {
 		if (s->z.avail_in == 0) {
 			ssize_t got = read_file(s, s->raw, RAW_BUFFER);
-			if (got < 0)
-				return -1;
-			if (got == 0)
+			if (got <= 0)
 				break;
 			s->z.next_in = s->raw;
 			s->z.avail_in = (uInt)got;
@@ -82,12 +80,14 @@ static ssize_t read_inflated(struct byte_source *s, uint8_t *buf, size_t n)
 				 "corrupt gzip data near compressed byte %llu (%s)",
 				 (unsigned long long)(s->file_offset - s->z.avail_in),
 				 s->z.msg ? s->z.msg : "inflate failed");
-			return -1;
+			/* What came out before the damage is still good data. */
+			break;
 		}
 		if (rc == Z_BUF_ERROR && s->z.avail_in > 0)
 			break;
 	}
-	return (ssize_t)(n - s->z.avail_out);
+	size_t produced = n - s->z.avail_out;
+	return produced == 0 && s->failed ? -1 : (ssize_t)produced;
 }
 
 static ssize_t read_payload(struct byte_source *s, uint8_t *buf, size_t n)

@@ -1,0 +1,402 @@
+/*
+ * Capture reading: pcapng built block by block (both byte orders, several
+ * interfaces of different link types, if_tsresol and if_tsoffset, a cut in the
+ * middle of a block), gzip-compressed captures, and the SHA-256 of the file.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <openssl/evp.h>
+#include <zlib.h>
+
+#include "analyzer/capture.h"
+#include "analyzer/pipeline.h"
+#include "support.h"
+
+/* A growing pcapng image in one byte order. */
+struct image {
+	uint8_t bytes[8192];
+	size_t len;
+	bool big_endian;
+};
+
+static void put8(struct image *im, uint8_t v)
+{
+	assert_true(im->len < sizeof im->bytes);
+	im->bytes[im->len++] = v;
+}
+
+static void put16(struct image *im, uint16_t v)
+{
+	if (im->big_endian) {
+		put8(im, (uint8_t)(v >> 8));
+		put8(im, (uint8_t)v);
+	} else {
+		put8(im, (uint8_t)v);
+		put8(im, (uint8_t)(v >> 8));
+	}
+}
+
+static void put32(struct image *im, uint32_t v)
+{
+	if (im->big_endian) {
+		put16(im, (uint16_t)(v >> 16));
+		put16(im, (uint16_t)v);
+	} else {
+		put16(im, (uint16_t)v);
+		put16(im, (uint16_t)(v >> 16));
+	}
+}
+
+static void put_bytes(struct image *im, const uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		put8(im, b[i]);
+	while (im->len % 4)
+		put8(im, 0);
+}
+
+/* Opens a block: returns where its length goes; end_block fills both length fields. */
+static size_t begin_block(struct image *im, uint32_t type)
+{
+	size_t start = im->len;
+	put32(im, type);
+	put32(im, 0);
+	return start;
+}
+
+static void end_block(struct image *im, size_t start)
+{
+	uint32_t len = (uint32_t)(im->len - start + 4);
+	put32(im, len);
+	size_t end = im->len;
+	im->len = start + 4;
+	put32(im, len);
+	im->len = end;
+}
+
+static void section(struct image *im)
+{
+	size_t b = begin_block(im, 0x0A0D0D0A);
+	put32(im, 0x1A2B3C4D);
+	put16(im, 1);
+	put16(im, 0);
+	put32(im, 0xffffffff);
+	put32(im, 0xffffffff);
+	end_block(im, b);
+}
+
+static void interface(struct image *im, uint16_t linktype, int tsresol, int64_t tsoffset)
+{
+	size_t b = begin_block(im, 1);
+	put16(im, linktype);
+	put16(im, 0);
+	put32(im, 65535);
+	if (tsresol >= 0) {
+		put16(im, 9);
+		put16(im, 1);
+		put8(im, (uint8_t)tsresol);
+		put8(im, 0);
+		put8(im, 0);
+		put8(im, 0);
+	}
+	if (tsoffset) {
+		put16(im, 14);
+		put16(im, 8);
+		uint64_t v = (uint64_t)tsoffset;
+		put32(im, im->big_endian ? (uint32_t)(v >> 32) : (uint32_t)v);
+		put32(im, im->big_endian ? (uint32_t)v : (uint32_t)(v >> 32));
+	}
+	put16(im, 0);
+	put16(im, 0);
+	end_block(im, b);
+}
+
+static void packet(struct image *im, uint32_t if_id, uint64_t ts, const uint8_t *data, uint32_t n)
+{
+	size_t b = begin_block(im, 6);
+	put32(im, if_id);
+	put32(im, (uint32_t)(ts >> 32));
+	put32(im, (uint32_t)ts);
+	put32(im, n);
+	put32(im, n);
+	put_bytes(im, data, n);
+	end_block(im, b);
+}
+
+/* An IPv4 echo request with TTL 1, raw (no link header). */
+static const char echo_hex[] = "4500001c12340000010100000a0000010a0000020800f7ff00000000";
+
+static char *write_file(const char *dir, const char *name, const void *data, size_t n)
+{
+	size_t size = strlen(dir) + strlen(name) + 2;
+	char *path = malloc(size);
+	snprintf(path, size, "%s/%s", dir, name);
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, n, f), n);
+	fclose(f);
+	return path;
+}
+
+struct read_result {
+	uint64_t frames;
+	int linktypes[8];
+	uint32_t interfaces[8];
+	int64_t ts[8];
+	bool cut_short;
+	char warning[512];
+	char sha[65];
+	int rc;
+	char message[512];
+};
+
+static void read_all(const char *path, struct read_result *out)
+{
+	memset(out, 0, sizeof *out);
+	struct capture info;
+	memset(&info, 0, sizeof info);
+	struct error err = { 0 };
+	struct capture_reader *r = capture_open(path, &info, &err);
+	if (!r) {
+		out->rc = err.code;
+		snprintf(out->message, sizeof out->message, "%s", err.message);
+		free(info.path);
+		free(info.name);
+		return;
+	}
+	struct frame f;
+	while (capture_next(r, &f) == 1) {
+		if (out->frames < 8) {
+			out->linktypes[out->frames] = f.linktype;
+			out->interfaces[out->frames] = f.interface;
+			out->ts[out->frames] = f.ts_ns;
+		}
+		assert_int_equal(f.number, out->frames + 1);
+		out->frames++;
+	}
+	capture_close(r);
+	out->cut_short = info.cut_short;
+	snprintf(out->warning, sizeof out->warning, "%s", info.warning);
+	memcpy(out->sha, info.sha256_hex, sizeof out->sha);
+	free(info.path);
+	free(info.name);
+}
+
+static void build_mixed(struct image *im)
+{
+	uint8_t ip[64];
+	size_t n = hex_to_bytes(echo_hex, ip, sizeof ip);
+	uint8_t eth[128] = { 0 };
+	eth[12] = 0x08;
+	memcpy(eth + 14, ip, n);
+	section(im);
+	interface(im, 1, -1, 0);         /* Ethernet, microseconds */
+	interface(im, 101, 9, 0);        /* raw IP, nanoseconds */
+	interface(im, 101, 0x80 | 10, 1000); /* raw IP, 2^-10 s, offset 1000 s */
+	packet(im, 0, 1500000ull, eth, (uint32_t)(n + 14));
+	packet(im, 1, 1500000123ull, ip, (uint32_t)n);
+	packet(im, 2, 512ull, ip, (uint32_t)n);
+}
+
+static void mixed_link_types_both_byte_orders(void **state)
+{
+	(void)state;
+	for (int be = 0; be <= 1; be++) {
+		struct image im = { .big_endian = be };
+		build_mixed(&im);
+		char *dir = make_temp_dir();
+		char *path = write_file(dir, "mixed.pcapng", im.bytes, im.len);
+		struct read_result res;
+		read_all(path, &res);
+		assert_int_equal(res.rc, 0);
+		assert_int_equal(res.frames, 3);
+		assert_false(res.cut_short);
+		assert_int_equal(res.linktypes[0], 1);
+		assert_int_equal(res.linktypes[1], 101);
+		assert_int_equal(res.interfaces[2], 2);
+		assert_int_equal(res.ts[0], 1500000000ll);         /* 1.5 s in microseconds */
+		assert_int_equal(res.ts[1], 1500000123ll);         /* already nanoseconds */
+		assert_int_equal(res.ts[2], 1000500000000ll);      /* 512/1024 s + 1000 s */
+		free(path);
+		remove_temp_dir(dir);
+	}
+}
+
+/* The whole pipeline sees each packet through its own interface's link type. */
+static void mixed_link_types_are_dissected(void **state)
+{
+	(void)state;
+	struct image im = { 0 };
+	build_mixed(&im);
+	char *dir = make_temp_dir();
+	char *path = write_file(dir, "mixed.pcapng", im.bytes, im.len);
+	struct case_model cm;
+	case_init(&cm);
+	struct error err = { 0 };
+	assert_int_equal(pipeline_read_capture(&cm, path, SIDE_GUEST, &err), 0);
+	assert_int_equal(cm.captures[0].packets, 3);
+	assert_int_equal(cm.captures[0].ip_packets, 3);
+	assert_int_equal(cm.captures[0].interfaces, 3);
+	assert_int_equal(cm.requests.len, 3);
+	assert_int_equal(cm.requests.items[2].interface, 2);
+	assert_int_equal(cm.captures[0].anomalous_packets, 0);
+	case_free(&cm);
+	free(path);
+	remove_temp_dir(dir);
+}
+
+static void cut_inside_a_block(void **state)
+{
+	(void)state;
+	struct image im = { 0 };
+	build_mixed(&im);
+	char *dir = make_temp_dir();
+	/* Drop the last 10 bytes: the third packet block is incomplete. */
+	char *path = write_file(dir, "cut.pcapng", im.bytes, im.len - 10);
+	struct read_result res;
+	read_all(path, &res);
+	assert_int_equal(res.rc, 0);
+	assert_int_equal(res.frames, 2);
+	assert_true(res.cut_short);
+	assert_non_null(strstr(res.warning, "frame 3"));
+	assert_non_null(strstr(res.warning, "ends inside a block"));
+	free(path);
+	remove_temp_dir(dir);
+}
+
+static void hostile_block_lengths(void **state)
+{
+	(void)state;
+	struct image im = { 0 };
+	build_mixed(&im);
+	const size_t first_interface = 28; /* the section header is 28 bytes */
+	char *dir = make_temp_dir();
+	const uint32_t lengths[] = { 0, 8, 13, 0x7ffffffc, 0xfffffff0 };
+	for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
+		struct image bad = im;
+		bad.len = first_interface + 4;
+		put32(&bad, lengths[i]);
+		bad.len = im.len;
+		char *path = write_file(dir, "bad.pcapng", bad.bytes, bad.len);
+		struct read_result res;
+		read_all(path, &res);
+		/* Stopped at the bad block, before any packet: refused or empty, never a crash. */
+		assert_int_equal(res.frames, 0);
+		if (res.rc == 0)
+			assert_true(res.cut_short);
+		free(path);
+	}
+	/* A packet that names an interface the section never described. */
+	struct image orphan = { 0 };
+	section(&orphan);
+	interface(&orphan, 101, -1, 0);
+	uint8_t ip[64];
+	size_t n = hex_to_bytes(echo_hex, ip, sizeof ip);
+	packet(&orphan, 0, 1, ip, (uint32_t)n);
+	packet(&orphan, 7, 2, ip, (uint32_t)n);
+	char *path = write_file(dir, "orphan.pcapng", orphan.bytes, orphan.len);
+	struct read_result res;
+	read_all(path, &res);
+	assert_int_equal(res.frames, 1);
+	assert_true(res.cut_short);
+	assert_non_null(strstr(res.warning, "interface 7"));
+	free(path);
+	remove_temp_dir(dir);
+}
+
+static void sha256_of_file(const char *path, char hex[65])
+{
+	size_t n;
+	char *data = slurp_file(path, &n);
+	assert_non_null(data);
+	unsigned char d[32];
+	unsigned int len = 0;
+	EVP_Digest(data, n, d, &len, EVP_sha256(), NULL);
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+	free(data);
+}
+
+/* A gzip-compressed sample reads like the plain one; the hash is of the file as sent. */
+static void gzip_compressed_sample(void **state)
+{
+	(void)state;
+	char *plain = source_path("samples/routed/guest.pcap");
+	size_t n;
+	char *data = slurp_file(plain, &n);
+	assert_non_null(data);
+	char *dir = make_temp_dir();
+	char gz_path[600];
+	snprintf(gz_path, sizeof gz_path, "%s/guest.pcap.gz", dir);
+	gzFile gz = gzopen(gz_path, "wb9");
+	assert_non_null(gz);
+	/* Two members, as `cat a.gz b.gz` would make: one stream to the reader. */
+	assert_int_equal(gzwrite(gz, data, (unsigned)(n / 2)), (int)(n / 2));
+	gzclose(gz);
+	gz = gzopen(gz_path, "ab9");
+	assert_int_equal(gzwrite(gz, data + n / 2, (unsigned)(n - n / 2)), (int)(n - n / 2));
+	gzclose(gz);
+
+	struct read_result a, b;
+	read_all(plain, &a);
+	read_all(gz_path, &b);
+	assert_int_equal(a.rc, 0);
+	assert_int_equal(b.rc, 0);
+	assert_int_equal(a.frames, 162);
+	assert_int_equal(b.frames, 162);
+	assert_false(b.cut_short);
+	char want[65];
+	sha256_of_file(gz_path, want);
+	assert_string_equal(b.sha, want);
+	sha256_of_file(plain, want);
+	assert_string_equal(a.sha, want);
+
+	/* Corrupt the compressed bytes in the middle: analysed up to there, with a warning. */
+	size_t gz_len;
+	char *gz_bytes = slurp_file(gz_path, &gz_len);
+	for (size_t i = gz_len / 2; i < gz_len / 2 + 64 && i < gz_len; i++)
+		gz_bytes[i] = (char)0x55;
+	char *broken = write_file(dir, "broken.pcap.gz", gz_bytes, gz_len);
+	struct read_result c;
+	read_all(broken, &c);
+	assert_int_equal(c.rc, 0);
+	assert_true(c.cut_short);
+	assert_true(c.frames < 162);
+	assert_non_null(strstr(c.warning, "gzip"));
+
+	/* Text inside gzip is still no capture, and the refusal says so. */
+	char text_gz[600];
+	snprintf(text_gz, sizeof text_gz, "%s/notes.gz", dir);
+	gz = gzopen(text_gz, "wb");
+	gzputs(gz, "just some notes, not a capture\n");
+	gzclose(gz);
+	struct read_result d;
+	read_all(text_gz, &d);
+	assert_int_equal(d.rc, 3);
+	assert_non_null(strstr(d.message, "inside the gzip compression"));
+
+	free(broken);
+	free(gz_bytes);
+	free(data);
+	free(plain);
+	remove_temp_dir(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(mixed_link_types_both_byte_orders),
+		cmocka_unit_test(mixed_link_types_are_dissected),
+		cmocka_unit_test(cut_inside_a_block),
+		cmocka_unit_test(hostile_block_lengths),
+		cmocka_unit_test(gzip_compressed_sample),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
