@@ -18,6 +18,7 @@ void case_init(struct case_model *cm)
 	VEC_INIT(&cm->replies, MAX_REPLIES);
 	VEC_INIT(&cm->traces, MAX_TRACES);
 	VEC_INIT(&cm->findings, MAX_FINDINGS);
+	VEC_INIT(&cm->mpls, MAX_REPLIES);
 }
 
 void case_free(struct case_model *cm)
@@ -34,6 +35,7 @@ void case_free(struct case_model *cm)
 	VEC_FREE(&cm->replies);
 	VEC_FREE(&cm->traces);
 	VEC_FREE(&cm->findings);
+	VEC_FREE(&cm->mpls);
 }
 
 static const char *const finding_names[FINDING_COUNT] = {

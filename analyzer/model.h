@@ -110,6 +110,10 @@ struct reply {
 	int64_t rtt_ns;
 	int32_t counterpart;
 	anomaly_set anomalies;
+
+	/* RFC 4950 MPLS labels of an ICMP error: case_model.mpls[mpls_first .. + mpls_count] */
+	uint32_t mpls_first;
+	uint8_t mpls_count;
 };
 
 enum verdict { VERDICT_INCONCLUSIVE, VERDICT_NO_TTL_RESET, VERDICT_TTL_RESET };
@@ -195,6 +199,7 @@ struct case_model {
 	VEC(struct reply) replies;
 	VEC(struct trace) traces;
 	VEC(struct finding) findings;
+	VEC(struct mpls_entry) mpls; /* label stacks quoted by ICMP errors, see struct reply */
 
 	bool correlated;       /* a host capture was given and lined up */
 	int64_t clock_offset_ns; /* host time minus guest time */

@@ -69,8 +69,16 @@ static enum reply_kind error_kind(const struct packet *p)
 	return unreachable ? REPLY_UNREACHABLE : REPLY_OTHER_ERROR;
 }
 
-static void copy_quote(struct reply *r, const struct quote *q)
+static int copy_quote(struct case_model *cm, struct reply *r, const struct quote *q)
 {
+	r->mpls_first = (uint32_t)cm->mpls.len;
+	for (uint8_t i = 0; i < q->mpls_count; i++) {
+		struct mpls_entry *m = VEC_PUSH(&cm->mpls);
+		if (!m)
+			return -1;
+		*m = q->mpls[i];
+		r->mpls_count++;
+	}
 	r->quoted = true;
 	r->quoted_ttl = q->ip.ttl;
 	r->quoted_len = q->quoted_len;
@@ -87,6 +95,7 @@ static void copy_quote(struct reply *r, const struct quote *q)
 		r->quoted_echo_id = q->l4.icmp_id;
 		r->quoted_echo_seq = q->l4.icmp_seq;
 	}
+	return 0;
 }
 
 /* A quote is usable for pairing once it names both addresses and the transport's identifiers. */
@@ -158,8 +167,8 @@ int pipeline_take_packet(struct case_model *cm, uint32_t capture, const struct p
 			 * it still counts as an answer seen, and its truncation is evidence. */
 			if (!(r = new_reply(cm, capture, p, error_kind(p))))
 				return -1;
-			if (p->quote.present && p->quote.ip.dst.family)
-				copy_quote(r, &p->quote);
+			if (p->quote.present && p->quote.ip.dst.family && copy_quote(cm, r, &p->quote) != 0)
+				return -1;
 			pairable = quote_usable(&p->quote);
 		} else if (!l4->complete) {
 			return 0;

@@ -236,6 +236,15 @@ static const char schema_sql[] =
 	"	kind TEXT NOT NULL, -- stable dotted name, e.g. egress.ttl_constant\n"
 	"	text TEXT NOT NULL -- the finding in plain words, with the values that matter\n"
 	");\n"
+	"CREATE TABLE reply_mpls ( -- MPLS label stack entries an ICMP error reported (RFC 4950)\n"
+	"	reply_id INTEGER NOT NULL REFERENCES replies(id), -- the ICMP error\n"
+	"	position INTEGER NOT NULL, -- 0 for the outermost label\n"
+	"	label INTEGER NOT NULL, -- 20-bit label value\n"
+	"	tc INTEGER NOT NULL, -- traffic class, 3 bits\n"
+	"	bottom INTEGER NOT NULL, -- 1 on the bottom of the stack\n"
+	"	ttl INTEGER NOT NULL, -- the label's TTL when the router received it\n"
+	"	PRIMARY KEY (reply_id, position)\n"
+	") WITHOUT ROWID;\n"
 	"CREATE TABLE evidence ( -- the frames each finding rests on\n"
 	"	finding_id INTEGER NOT NULL REFERENCES findings(id), -- the finding it supports\n"
 	"	capture_id INTEGER NOT NULL REFERENCES captures(id), -- the capture the frame is in\n"
@@ -308,6 +317,7 @@ enum insert {
 	INSERT_REQUEST,
 	INSERT_REPLY,
 	INSERT_PAIR,
+	INSERT_MPLS,
 	INSERT_CORRELATION,
 	INSERT_REPLY_CORRELATION,
 	INSERT_TRACE,
@@ -363,6 +373,9 @@ static const struct {
 			" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
 	[INSERT_FINDING] = {"findings",
 			    "INSERT INTO findings (id, trace_id, kind, text) VALUES (?,?,?,?)"},
+	[INSERT_MPLS] = {"reply_mpls",
+			 "INSERT INTO reply_mpls (reply_id, position, label, tc, bottom, ttl)"
+			 " VALUES (?,?,?,?,?,?)"},
 	[INSERT_EVIDENCE] = {"evidence",
 			     "INSERT INTO evidence (finding_id, capture_id, frame, role)"
 			     " VALUES (?,?,?,?)"},
@@ -724,6 +737,25 @@ static int insert_pair(struct store *s, size_t reply_id, const struct reply *p)
 	return row_insert(s, &r);
 }
 
+static int insert_mpls(struct store *s, size_t reply_id, const struct reply *p)
+{
+	for (uint32_t i = 0; i < p->mpls_count; i++) {
+		if (p->mpls_first + i >= s->cm->mpls.len)
+			break;
+		const struct mpls_entry *m = &s->cm->mpls.items[p->mpls_first + i];
+		struct row r = row_begin(s, INSERT_MPLS);
+		put_u64(&r, reply_id);
+		put_int(&r, i);
+		put_int(&r, m->label);
+		put_int(&r, m->tc);
+		put_int(&r, m->bottom);
+		put_int(&r, m->ttl);
+		if (row_insert(s, &r) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Everything read from one capture file, in one transaction. */
 static int write_capture(struct store *s, uint32_t id)
 {
@@ -744,6 +776,8 @@ static int write_capture(struct store *s, uint32_t id)
 		if (insert_reply(s, i, p) != 0)
 			return -1;
 		if (valid_index(p->request, cm->requests.len) && insert_pair(s, i, p) != 0)
+			return -1;
+		if (p->mpls_count && insert_mpls(s, i, p) != 0)
 			return -1;
 	}
 	return exec(s, "COMMIT", "committing a capture");

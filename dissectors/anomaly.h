@@ -38,6 +38,10 @@
 	X(QUOTE_NESTED_ERROR, "quote.nested_icmp_error")                       \
 	X(QUOTE_FIELDS_BYTE_SWAPPED, "quote.fields_byte_swapped")              \
 	X(QUOTE_BAD_CHECKSUM, "quote.bad_checksum")                            \
+	X(ICMP_LENGTH_BEYOND_MESSAGE, "icmp.length_attribute_beyond_message")  \
+	X(ICMP_EXTENSION_MALFORMED, "icmp.extension_malformed")                \
+	X(MPLS_TRUNCATED, "mpls.truncated")                                    \
+	X(MPLS_TOO_DEEP, "mpls.too_deep")                                      \
 	X(FRAME_TRUNCATED_BY_SNAPLEN, "frame.cut_by_snaplen")
 
 enum anomaly {

@@ -58,11 +58,20 @@ void dissect_icmp(const struct layer_target *t, struct cursor c);
 void dissect_icmpv6(const struct layer_target *t, struct cursor c);
 void dissect_quote(const struct layer_target *t, struct cursor c, size_t length_attribute_bytes);
 
+/* How many bytes after the ICMP header are the quote; reads any RFC 4884 extensions into q. */
+size_t icmp_quote_length(const struct layer_target *t, struct cursor after_header,
+			 size_t length_attribute_bytes, struct quote *q);
+
+/* MPLS label stack (ethertype 0x8847/0x8848) in front of IP. */
+void dissect_mpls(struct packet *pkt, struct cursor c);
+
 /* Link layers. */
 void dissect_ethernet(struct packet *pkt, struct cursor c);
 void dissect_linux_sll(struct packet *pkt, struct cursor c);
 void dissect_linux_sll2(struct packet *pkt, struct cursor c);
 void dissect_null(struct packet *pkt, struct cursor c);
 void dissect_raw_ip(struct packet *pkt, struct cursor c);
+void dissect_ppp(struct packet *pkt, struct cursor c);
+void dissect_c_hdlc(struct packet *pkt, struct cursor c);
 
 #endif

@@ -7,6 +7,8 @@ enum {
 	ETHERTYPE_VLAN = 0x8100,
 	ETHERTYPE_QINQ = 0x88a8,
 	ETHERTYPE_QINQ_OLD = 0x9100,
+	ETHERTYPE_MPLS = 0x8847,
+	ETHERTYPE_MPLS_MULTICAST = 0x8848,
 	MAX_VLAN_TAGS = 4, /* beyond this the frame is more likely garbage than a real stack */
 };
 
@@ -49,6 +51,10 @@ void dissect_ethertype(struct packet *pkt, uint16_t ethertype, struct cursor c)
 		break;
 	case ETHERTYPE_IPV6:
 		dissect_ipv6(&t, c);
+		break;
+	case ETHERTYPE_MPLS:
+	case ETHERTYPE_MPLS_MULTICAST:
+		dissect_mpls(pkt, c);
 		break;
 	default:
 		/* ARP, LLDP and the like are normal traffic, not anomalies worth a name;

@@ -15,6 +15,9 @@ static const struct link_entry {
 	{ LINKTYPE_RAW, "raw IP", dissect_raw_ip },
 	{ LINKTYPE_IPV4, "raw IPv4", dissect_raw_ip },
 	{ LINKTYPE_IPV6, "raw IPv6", dissect_raw_ip },
+	{ LINKTYPE_PPP, "PPP", dissect_ppp },
+	{ LINKTYPE_PPP_HDLC, "PPP in HDLC framing", dissect_ppp },
+	{ LINKTYPE_C_HDLC, "Cisco HDLC", dissect_c_hdlc },
 	{ LINKTYPE_NULL, "BSD loopback (NULL)", dissect_null },
 	{ LINKTYPE_LOOP, "OpenBSD loopback (LOOP)", dissect_null },
 };

@@ -19,6 +19,9 @@
 enum {
 	LINKTYPE_NULL = 0,
 	LINKTYPE_ETHERNET = 1,
+	LINKTYPE_PPP = 9,
+	LINKTYPE_PPP_HDLC = 50,
+	LINKTYPE_C_HDLC = 104,
 	LINKTYPE_RAW = 101,
 	LINKTYPE_LOOP = 108,
 	LINKTYPE_LINUX_SLL = 113,
@@ -73,12 +76,23 @@ struct transport {
 	uint16_t icmp_id, icmp_seq; /* echo request/reply */
 };
 
+/* One MPLS label stack entry (RFC 3032), as carried by RFC 4950 ICMP extensions. */
+struct mpls_entry {
+	uint32_t label;
+	uint8_t tc, bottom, ttl;
+};
+
+enum { MAX_QUOTED_MPLS = 8 };
+
 /* The original datagram quoted by an ICMP or ICMPv6 error. */
 struct quote {
 	bool present;
 	uint16_t quoted_len; /* bytes of the original datagram in the message */
 	struct ip_layer ip;
 	struct transport l4;
+	bool extensions;     /* an RFC 4884 extension structure followed the quote */
+	uint8_t mpls_count;  /* RFC 4950 label stack entries found in it */
+	struct mpls_entry mpls[MAX_QUOTED_MPLS];
 };
 
 struct packet {

@@ -4,8 +4,8 @@
  *
  * RFC 4884 lets the error carry a length attribute (in 32-bit words for ICMP,
  * 64-bit words for ICMPv6) when extensions follow the quote; the window is cut
- * to it so that the extensions never leak into the quoted transport header. A
- * length that runs past the message is ignored and the whole rest is the quote.
+ * where the quote ends (icmp_extensions.c decides where) so that extensions
+ * never leak into the quoted transport header.
  */
 #include "dissectors/dissect.h"
 
@@ -17,8 +17,7 @@ void dissect_quote(const struct layer_target *t, struct cursor c, size_t length_
 		return;
 	}
 	struct quote *q = &t->outer->quote;
-	if (length_attribute_bytes && length_attribute_bytes <= c.left)
-		cursor_limit(&c, length_attribute_bytes);
+	cursor_limit(&c, icmp_quote_length(t, c, length_attribute_bytes, q));
 	q->present = true;
 	q->quoted_len = (uint16_t)(c.left > 0xffff ? 0xffff : c.left);
 	struct layer_target inner = { &q->ip, &q->l4, t->anomalies, NULL };

@@ -192,7 +192,23 @@ static void write_correlation(struct xml_out *x, const struct case_model *cm)
 	end(x);
 }
 
-static void write_hop(struct xml_out *x, const struct hop *h)
+static void write_mpls(struct xml_out *x, const struct case_model *cm, const struct hop *h)
+{
+	if (h->reply < 0 || (size_t)h->reply >= cm->replies.len)
+		return;
+	const struct reply *r = &cm->replies.items[h->reply];
+	for (uint32_t i = 0; i < r->mpls_count && r->mpls_first + i < cm->mpls.len; i++) {
+		const struct mpls_entry *m = &cm->mpls.items[r->mpls_first + i];
+		start(x, "mpls");
+		attr_u64(x, "label", m->label);
+		attr_u64(x, "tc", m->tc);
+		attr_u64(x, "bottom", m->bottom);
+		attr_u64(x, "ttl", m->ttl);
+		end(x);
+	}
+}
+
+static void write_hop(struct xml_out *x, const struct case_model *cm, const struct hop *h)
 {
 	start(x, "hop");
 	attr_u64(x, "ttl", h->ttl);
@@ -217,6 +233,7 @@ static void write_hop(struct xml_out *x, const struct hop *h)
 		attr(x, "several-addresses", "true");
 	attr_frame(x, "probe-frame", h->probe_frame);
 	attr_frame(x, "reply-frame", h->reply_frame);
+	write_mpls(x, cm, h);
 	end(x);
 }
 
@@ -253,7 +270,7 @@ static void write_trace(struct xml_out *x, const struct case_model *cm, const st
 	}
 	text_element(x, "reason", t->reason);
 	for (size_t i = 0; i < t->hops.len; i++)
-		write_hop(x, &t->hops.items[i]);
+		write_hop(x, cm, &t->hops.items[i]);
 	end(x);
 }
 

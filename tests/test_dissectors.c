@@ -361,6 +361,116 @@ static void nested_error_is_bounded(void **state)
 	assert_true(anomaly_has(p.anomalies, ANOMALY_QUOTE_NESTED_ERROR));
 }
 
+/*
+ * the-tcpdump-group/tcpdump tests/mpls-traceroute.pcap frame 2 (PPP): a time
+ * exceeded from 10.5.0.1 with its quote padded to 128 bytes and an RFC 4950
+ * MPLS object after it; the length attribute is 0 (RFC 4884's compatibility
+ * layout).
+ */
+static const char mpls_time_exceeded_hex[] =
+	"ff030021450000a813964000ff014db10a0500010c0404040b00cd040000000045000028a54c00000111f76f"
+	"0c0404040c010101a54b829b0014000000000000000000000000000000000000000000000000000000000000"
+	"0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+	"000000000000000000000000000000000000000000000000000000002000c55f0008010118960101";
+
+enum { PPP_HEADER = 4, ICMP_LENGTH_ATTRIBUTE = PPP_HEADER + IP + 5 };
+
+static void assert_mpls_quote(const struct packet *p, size_t quoted_len)
+{
+	assert_true(p->quote.present);
+	assert_int_equal(p->quote.quoted_len, quoted_len);
+	assert_int_equal(p->quote.l4.kind, L4_UDP);
+	assert_int_equal(p->quote.l4.sport, 42315);
+	assert_int_equal(p->quote.l4.dport, 33435);
+	assert_int_equal(p->quote.ip.ttl, 1);
+	assert_true(p->quote.extensions);
+	assert_int_equal(p->quote.mpls_count, 1);
+	assert_int_equal(p->quote.mpls[0].label, 100704);
+	assert_int_equal(p->quote.mpls[0].tc, 0);
+	assert_int_equal(p->quote.mpls[0].bottom, 1);
+	assert_int_equal(p->quote.mpls[0].ttl, 1);
+}
+
+static void icmp_extensions_with_mpls(void **state)
+{
+	(void)state;
+	uint8_t b[256];
+	size_t n = hex_to_bytes(mpls_time_exceeded_hex, b, sizeof b);
+	struct packet p;
+
+	/* As captured: no length attribute, extensions at byte 128 of the quote. */
+	dissect_len(&p, LINKTYPE_PPP, b, n, n);
+	assert_int_equal(p.ip.ttl, 255);
+	assert_addr(&p.ip.src, "10.5.0.1");
+	assert_int_equal(p.anomalies, 0);
+	assert_mpls_quote(&p, 128);
+
+	/* Compliant: the attribute says 32 words. (The ICMP checksum is not checked.) */
+	b[ICMP_LENGTH_ATTRIBUTE] = 32;
+	dissect_len(&p, LINKTYPE_PPP, b, n, n);
+	assert_int_equal(p.anomalies, 0);
+	assert_mpls_quote(&p, 128);
+
+	/* Non-compliant: 17 words claimed, the structure still at 128; the quote ends at 68. */
+	b[ICMP_LENGTH_ATTRIBUTE] = 17;
+	dissect_len(&p, LINKTYPE_PPP, b, n, n);
+	assert_mpls_quote(&p, 68);
+
+	/* An attribute far beyond the message: extensions ignored, the probe still identifiable. */
+	b[ICMP_LENGTH_ATTRIBUTE] = 200;
+	dissect_len(&p, LINKTYPE_PPP, b, n, n);
+	assert_true(anomaly_has(p.anomalies, ANOMALY_ICMP_LENGTH_BEYOND_MESSAGE));
+	assert_false(p.quote.extensions);
+	assert_int_equal(p.quote.mpls_count, 0);
+	assert_int_equal(p.quote.l4.dport, 33435);
+	assert_int_equal(p.quote.quoted_len, n - PPP_HEADER - IP - ICMP_HDR);
+
+	/* A structure whose checksum fails is not believed: it stays part of the quote. */
+	b[ICMP_LENGTH_ATTRIBUTE] = 0;
+	b[n - 10] ^= 0xff;
+	dissect_len(&p, LINKTYPE_PPP, b, n, n);
+	assert_false(p.quote.extensions);
+	assert_int_equal(p.quote.quoted_len, n - PPP_HEADER - IP - ICMP_HDR);
+	assert_int_equal(p.quote.l4.dport, 33435);
+
+	/* Every cut of the frame: no overread, and the quote's ports survive while present. */
+	b[n - 10] ^= 0xff;
+	for (size_t cut = 0; cut <= n; cut++) {
+		uint8_t *copy = test_malloc(cut ? cut : 1);
+		memcpy(copy, b, cut);
+		dissect_len(&p, LINKTYPE_PPP, copy, cut, n);
+		if (cut >= PPP_HEADER + IP + ICMP_HDR + IP + 4)
+			assert_int_equal(p.quote.l4.dport, 33435);
+		test_free(copy);
+	}
+}
+
+/* The probes of that trace travel inside an MPLS label stack on the link. */
+static void mpls_on_the_link(void **state)
+{
+	(void)state;
+	static const char hex[] =
+		"ff030281" "18960101" /* PPP, MPLS unicast; label 100704, bottom of stack, TTL 1 */
+		"45000028a54c00000111f76f0c0404040c010101a54b829b00140000000000000000000000";
+	uint8_t b[128];
+	size_t n = hex_to_bytes(hex, b, sizeof b);
+	struct packet p;
+	dissect_len(&p, LINKTYPE_PPP, b, n, n);
+	assert_int_equal(p.anomalies, 0);
+	assert_int_equal(p.ip.ttl, 1);
+	assert_int_equal(p.l4.kind, L4_UDP);
+	assert_int_equal(p.l4.dport, 33435);
+
+	/* A stack that never ends within 8 labels. */
+	uint8_t deep[64] = { 0x00, 0x21 };
+	deep[0] = 0x02;
+	deep[1] = 0x81;
+	for (int i = 0; i < 9; i++)
+		memcpy(deep + 2 + 4 * i, "\x00\x01\x00\x40", 4);
+	dissect_len(&p, LINKTYPE_PPP, deep, 2 + 36, 2 + 36);
+	assert_true(anomaly_has(p.anomalies, ANOMALY_MPLS_TOO_DEEP));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -373,6 +483,8 @@ int main(void)
 		cmocka_unit_test(ipv4_header_oddities),
 		cmocka_unit_test(ipv6_time_exceeded_with_extension),
 		cmocka_unit_test(nested_error_is_bounded),
+		cmocka_unit_test(icmp_extensions_with_mpls),
+		cmocka_unit_test(mpls_on_the_link),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -194,6 +194,13 @@ static void build_case(struct case_model *cm)
 	te->quoted_seq_known = true;
 	te->anomalies = (anomaly_set)1 << ANOMALY_IPV4_BAD_CHECKSUM |
 			(anomaly_set)1 << ANOMALY_QUOTE_BAD_CHECKSUM;
+	/* ...and the two-label MPLS stack the router reported (RFC 4950) */
+	te->mpls_first = (uint32_t)cm->mpls.len;
+	te->mpls_count = 2;
+	struct mpls_entry *outer = VEC_PUSH(&cm->mpls);
+	*outer = (struct mpls_entry){ .label = 16004, .tc = 0, .bottom = 0, .ttl = 1 };
+	struct mpls_entry *inner = VEC_PUSH(&cm->mpls);
+	*inner = (struct mpls_entry){ .label = 24001, .tc = 5, .bottom = 1, .ttl = 1 };
 	/* reply 1: the destination's SYN-ACK to TTL 2, as the guest got it */
 	struct reply *synack = add_reply(cm, 0, 6, REPLY_SYN_ACK, "203.0.113.5", "192.0.2.10", 64, 1,
 					 MATCH_TCP_ACK);
@@ -449,7 +456,7 @@ static void test_row_counts(void **state)
 	} expected[] = {
 		{"case_info", 1}, {"captures", 2}, {"capture_anomalies", 2}, {"requests", 6},
 		{"replies", 4}, {"pairs", 3}, {"correlations", 1}, {"reply_correlations", 1},
-		{"traces", 2}, {"hops", 3}, {"findings", 2}, {"evidence", 4},
+		{"traces", 2}, {"hops", 3}, {"findings", 2}, {"evidence", 4}, {"reply_mpls", 2},
 		{"probe_replies", 6}, {"trace_hops", 3}, {"finding_evidence", 4},
 		{"probe_copies", 1}, {"reply_copies", 1},
 	};
@@ -493,7 +500,7 @@ static void test_every_table_and_column_is_documented(void **state)
 		seen++;
 	}
 	sqlite3_finalize(tables);
-	assert_int_equal(seen, 12);
+	assert_int_equal(seen, 13);
 }
 
 static void test_probe_joined_with_its_reply(void **state)
@@ -750,7 +757,7 @@ static void test_hostile_strings_round_trip(void **state)
 	assert_query_text(db, "SELECT summary FROM case_info", hostile);
 	assert_query_text(db, "SELECT text FROM findings WHERE id = 0", hostile);
 	assert_query_int(db, "SELECT count(*) FROM captures", 2);
-	assert_query_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'", 12);
+	assert_query_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'", 13);
 	sqlite3_close(db);
 	unlink(path);
 	rmdir(dir);
