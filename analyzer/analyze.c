@@ -9,6 +9,7 @@
 #include "analyzer/analyze.h"
 #include "analyzer/correlate.h"
 #include "analyzer/diagnose.h"
+#include "analyzer/duplicates.h"
 #include "analyzer/pipeline.h"
 #include "analyzer/store.h"
 #include "analyzer/traces.h"
@@ -29,7 +30,8 @@ int analyze_captures(struct case_model *cm, const struct analyze_options *opt,
 	if (rc)
 		return rc;
 	double t1 = monotonic_seconds();
-	if (traces_build(cm, 0) != 0)
+	if (duplicates_mark(cm, 0, false) != 0 || traces_build(cm, 0) != 0 ||
+	    traces_rebuild_from_replies(cm, 0) != 0)
 		return error_set(err, EXIT_INTERNAL, "%s: out of memory while grouping traces", opt->guest_path);
 	double t2 = monotonic_seconds();
 	times->read_dissect += t1 - t0;
@@ -42,7 +44,7 @@ int analyze_captures(struct case_model *cm, const struct analyze_options *opt,
 		double t3 = monotonic_seconds();
 		times->read_dissect += t3 - t2;
 		host = 1;
-		if (correlate_captures(cm, 0, 1) != 0)
+		if (duplicates_mark(cm, 1, true) != 0 || correlate_captures(cm, 0, 1) != 0)
 			return error_set(err, EXIT_INTERNAL, "out of memory while correlating the captures");
 		t2 = monotonic_seconds();
 		times->correlate += t2 - t3;
@@ -154,9 +156,13 @@ static void print_protocol_lines(const struct case_model *cm, FILE *out)
 			verdict_name(t->verdict));
 		if (t->reset_ttl >= 0)
 			fprintf(out, " (reset to TTL %d, %s)", t->reset_ttl, direction_name(t->direction));
-		else if (t->verdict == VERDICT_TTL_RESET)
+		else if (t->verdict == VERDICT_TTL_RESET && t->ingress_ttl >= 0)
 			fprintf(out, " (%s; answers arrive with TTL %d)", direction_name(t->direction),
 				t->ingress_ttl);
+		else if (t->verdict == VERDICT_TTL_RESET)
+			fprintf(out, " (%s)", direction_name(t->direction));
+		if (t->rebuilt_from_replies)
+			fprintf(out, " [rebuilt from answers only]");
 		fprintf(out, "; hops:");
 		for (size_t h = 0; h < t->hops.len; h++) {
 			char addr[64];

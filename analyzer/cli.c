@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "analyzer/analyze.h"
 #include "analyzer/cli.h"
@@ -36,6 +37,13 @@ static const char help_text[] =
 	"\n"
 	"Warnings (a capture cut off mid-record: analysed up to the cut) go to stderr.\n";
 
+static void print_help(void)
+{
+	fputs(usage_text, stdout);
+	fputc('\n', stdout);
+	fputs(help_text, stdout);
+}
+
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_error(const char *fmt, ...)
 {
@@ -49,9 +57,27 @@ static int usage_error(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+/* The same file twice would "prove" a perfect NAT-free path: refuse it. */
+static bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+static int set_once(const char **slot, const char *value, const char *option)
+{
+	if (*slot)
+		return usage_error("%s given twice", option);
+	if (!*value)
+		return usage_error("%s needs a non-empty value", option);
+	*slot = value;
+	return 0;
+}
+
 static int parse_analyze(int argc, char **argv, struct analyze_options *opt)
 {
 	static const struct option options[] = {
+		{ "help", no_argument, NULL, 'h' },
 		{ "host", required_argument, NULL, 'H' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -60,14 +86,19 @@ static int parse_analyze(int argc, char **argv, struct analyze_options *opt)
 	};
 	opterr = 0;
 	optind = 1;
-	int c;
-	while ((c = getopt_long(argc, argv, ":o:q", options, NULL)) != -1) {
+	int c, rc;
+	while ((c = getopt_long(argc, argv, ":ho:q", options, NULL)) != -1) {
 		switch (c) {
+		case 'h':
+			print_help();
+			return -1;
 		case 'H':
-			opt->host_path = optarg;
+			if ((rc = set_once(&opt->host_path, optarg, "--host")) != 0)
+				return rc;
 			break;
 		case 'o':
-			opt->out_dir = optarg;
+			if ((rc = set_once(&opt->out_dir, optarg, "-o/--output")) != 0)
+				return rc;
 			break;
 		case 'q':
 			opt->quiet = true;
@@ -87,8 +118,12 @@ static int parse_analyze(int argc, char **argv, struct analyze_options *opt)
 		return usage_error("unexpected argument %s (one guest capture; the host one goes with --host)",
 				   argv[optind + 1]);
 	opt->guest_path = argv[optind];
+	if (!*opt->guest_path)
+		return usage_error("%s", "the guest capture path is empty");
 	if (!opt->out_dir)
 		return usage_error("%s", "analyze needs -o OUTDIR");
+	if (opt->host_path && same_file(opt->guest_path, opt->host_path))
+		return usage_error("%s is given as both the guest and the host capture", opt->host_path);
 	return 0;
 }
 
@@ -104,6 +139,8 @@ static int run_analyze(int argc, char **argv)
 {
 	struct analyze_options opt = { 0 };
 	int rc = parse_analyze(argc, argv, &opt);
+	if (rc < 0)
+		return EXIT_DONE; /* --help */
 	if (rc)
 		return rc;
 	double start = monotonic_seconds();
@@ -128,14 +165,10 @@ static int run_analyze(int argc, char **argv)
 
 int cli_main(int argc, char **argv)
 {
-	if (argc < 2) {
-		fputs(usage_text, stderr);
-		return EXIT_USAGE;
-	}
+	if (argc < 2)
+		return usage_error("%s", "no command given");
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-		fputs(usage_text, stdout);
-		fputc('\n', stdout);
-		fputs(help_text, stdout);
+		print_help();
 		return EXIT_DONE;
 	}
 	if (!strcmp(argv[1], "--version")) {

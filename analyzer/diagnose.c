@@ -261,6 +261,68 @@ static bool same_subnet(const struct ip_addr *a, const struct ip_addr *b)
 	return memcmp(a->b, b->b, a->family == 4 ? 3 : 8) == 0;
 }
 
+/*
+ * Answers that are not wrong about the TTL but say something about what is in
+ * the path: a destination that says "time exceeded" for itself, quotes that a
+ * NAT rebuilt, and traces whose probes the capture does not hold.
+ */
+static void check_odd_answers(struct case_model *cm, int32_t ti)
+{
+	const struct trace *t = &cm->traces.items[ti];
+	char dst[64];
+	format_addr(&t->dst, dst);
+	for (size_t i = 0; i < t->hops.len; i++) {
+		const struct hop *h = &t->hops.items[i];
+		if (h->kind == REPLY_TIME_EXCEEDED && ip_addr_equal(&h->addr, &t->dst)) {
+			struct finding *f = add_finding(
+				cm, FINDING_TIME_EXCEEDED_FROM_DESTINATION, ti,
+				"At TTL %u the destination %s itself said \"time exceeded\": a proxy or a router answering in its name. It is not taken as the end of the path.",
+				h->ttl, dst);
+			add_evidence(f, t->capture, h->reply_frame, "time exceeded");
+			break;
+		}
+	}
+	int rebuilt = 0, swapped = 0, bad_checksum = 0;
+	struct finding *f = NULL;
+	for (size_t i = 0; i < t->hops.len; i++) {
+		const struct hop *h = &t->hops.items[i];
+		if (h->reply < 0)
+			continue;
+		anomaly_set a = cm->replies.items[h->reply].anomalies;
+		bool is_swapped = anomaly_has(a, ANOMALY_QUOTE_FIELDS_BYTE_SWAPPED);
+		bool is_bad = anomaly_has(a, ANOMALY_QUOTE_BAD_CHECKSUM);
+		if (!is_swapped && !is_bad)
+			continue;
+		rebuilt++;
+		swapped += is_swapped;
+		bad_checksum += is_bad;
+	}
+	if (rebuilt) {
+		f = add_finding(
+			cm, FINDING_QUOTE_REBUILT_BY_NAT, ti,
+			"%d of the answers quote a rebuilt copy of the probe (%s%s%s): a NAT in the path re-creates the ICMP errors; the VirtualBox NAT has been seen doing exactly this.",
+			rebuilt, swapped ? "IP ID and length byte-swapped" : "",
+			swapped && bad_checksum ? ", " : "", bad_checksum ? "wrong header checksum" : "");
+		for (size_t i = 0; i < t->hops.len && f && f->evidence.len < 4; i++) {
+			const struct hop *h = &t->hops.items[i];
+			if (h->reply >= 0 && (anomaly_has(cm->replies.items[h->reply].anomalies,
+							  ANOMALY_QUOTE_FIELDS_BYTE_SWAPPED) ||
+					      anomaly_has(cm->replies.items[h->reply].anomalies,
+							  ANOMALY_QUOTE_BAD_CHECKSUM)))
+				add_evidence(f, t->capture, h->reply_frame, "rebuilt quote");
+		}
+	}
+	if (t->rebuilt_from_replies) {
+		f = add_finding(
+			cm, FINDING_REBUILT_FROM_REPLIES, ti,
+			"The capture holds %u answers to %s but none of the probes (the capture started late, was filtered, or was taken where only answers pass): the trace was rebuilt from what the errors quote, with the TTLs estimated from the answers' own TTL.",
+			t->answered, dst);
+		for (size_t i = 0; i < t->hops.len && f && f->evidence.len < 4; i++)
+			if (t->hops.items[i].reply >= 0)
+				add_evidence(f, t->capture, t->hops.items[i].reply_frame, "answer");
+	}
+}
+
 static void check_path(struct case_model *cm, int32_t ti, int host, struct signals *s)
 {
 	struct trace *t = &cm->traces.items[ti];
@@ -309,7 +371,7 @@ static void check_path(struct case_model *cm, int32_t ti, int host, struct signa
 			if (t->hops.items[i].addr.family)
 				add_evidence(f, t->capture, t->hops.items[i].reply_frame, "hop answer");
 	}
-	if (forged >= 2) {
+	if (forged >= 2 && !t->rebuilt_from_replies) {
 		s->forged_errors = true;
 		struct finding *f = add_finding(
 			cm, FINDING_FORGED_TIME_EXCEEDED, ti,
@@ -319,6 +381,8 @@ static void check_path(struct case_model *cm, int32_t ti, int host, struct signa
 			if (t->hops.items[i].kind == REPLY_TIME_EXCEEDED && t->hops.items[i].addr.family)
 				add_evidence(f, t->capture, t->hops.items[i].reply_frame, "time exceeded");
 	}
+
+	check_odd_answers(cm, ti);
 
 	if (!dest) {
 		if (t->answered == 0) {
@@ -388,6 +452,23 @@ static void check_path(struct case_model *cm, int32_t ti, int host, struct signa
 		add_evidence(f, t->capture, dest->reply_frame, "destination answer");
 	}
 
+	/* The answer's own TTL tells how many routers it crossed on the way back; more
+	 * than the probe's TTL let it cross on the way out means the probe went further. */
+	int hops_back = dr ? initial_ttl_guess(dr->ttl) - dr->ttl : 0;
+	if (!s->early_answer && dr && !t->rebuilt_from_replies &&
+	    (t->reached_ttl == 1 ? hops_back >= 1 : hops_back > t->reached_ttl)) {
+		s->early_answer = true;
+		if (s->true_distance < hops_back + 1)
+			s->true_distance = hops_back + 1;
+		struct finding *f = add_finding(
+			cm, FINDING_EARLY_DESTINATION_ANSWER, ti,
+			"%s answered the %s probe sent with TTL %u, but its answer arrived with TTL %u, so it crossed about %d router%s on the way back: a probe with TTL %u cannot cross that many.",
+			dst, protocol_name(t->proto), t->reached_ttl, dr->ttl, hops_back,
+			hops_back == 1 ? "" : "s", t->reached_ttl);
+		add_evidence(f, t->capture, dest->probe_frame, "probe");
+		add_evidence(f, t->capture, dr->frame, "destination answer");
+	}
+
 	if (t->reached_ttl == 1 && !s->early_answer && dr && is_initial_ttl(dr->ttl) &&
 	    !same_subnet(&t->src, &t->dst)) {
 		s->off_link_first_hop = true;
@@ -417,9 +498,9 @@ static void decide(struct trace *t, const struct signals *s)
 		/* Only the host side shows what the probes were reset to; the answers'
 		 * TTL at the guest is the NAT's own and may differ (slirp: 64 out, 255 in). */
 		t->reset_ttl = s->egress_ttl;
-		t->confidence = s->egress_constant ? "certain"
-				: (s->early_answer || s->gateway_then_destination) ? "strong"
-										     : "probable";
+		/* The NAT-mode pattern alone is also what a 2-hop path through a router that
+		 * does not decrement TTL looks like: probable, not strong. */
+		t->confidence = s->egress_constant ? "certain" : s->early_answer ? "strong" : "probable";
 		char hidden[96] = "";
 		if (t->true_distance > t->reached_ttl && t->reached_ttl)
 			snprintf(hidden, sizeof hidden, " %d hop%s of the real path are hidden.",
@@ -550,9 +631,14 @@ static void summarise(struct case_model *cm, uint32_t guest)
 			append(cm->remedy, sizeof cm->remedy,
 			       " Until then, trust the %s traces from this VM, not the %s ones.", fine,
 			       affected);
-		else
+		else if ((reset | unknown) != (1u << PROTO_TCP | 1u << PROTO_UDP | 1u << PROTO_ICMP)) {
+			/* Suggest only the protocols this case has not already shown reset. */
+			char untried[64];
+			protocols_text(~(reset | unknown) & 7u, untried, sizeof untried);
 			append(cm->remedy, sizeof cm->remedy,
-			       " A path trace with ICMP or UDP may survive the NAT; check it the same way before trusting it.");
+			       " A path trace with %s may survive this NAT (some keep UDP or ICMP); check it the same way before trusting it.",
+			       untried);
+		}
 	} else if (healthy) {
 		cm->verdict = VERDICT_NO_TTL_RESET;
 		append(cm->summary, sizeof cm->summary,
@@ -564,19 +650,56 @@ static void summarise(struct case_model *cm, uint32_t guest)
 		       "Nothing to change in the VM's networking; look for the problem on the path itself.");
 	} else {
 		cm->verdict = VERDICT_INCONCLUSIVE;
-		if (cm->traces.len == 0)
+		size_t errors = 0;
+		for (size_t i = 0; i < cm->replies.len; i++)
+			errors += cm->replies.items[i].capture == guest &&
+				  cm->replies.items[i].kind <= REPLY_OTHER_ERROR;
+		if (cm->captures[guest].packets == 0)
+			append(cm->summary, sizeof cm->summary, "Inconclusive: the capture holds no packets.");
+		else if (cm->traces.len == 0 && errors)
 			append(cm->summary, sizeof cm->summary,
-			       "Inconclusive: the capture holds no path trace (no probes with a low TTL).");
+			       "Inconclusive: the capture holds %zu ICMP error%s but no path trace they could belong to (their quotes are too short or damaged to say which probes they answer).",
+			       errors, errors == 1 ? "" : "s");
+		else if (cm->traces.len == 0)
+			append(cm->summary, sizeof cm->summary,
+			       "Inconclusive: the capture holds no path trace (no probes with a low TTL, and no ICMP errors answering any).");
 		else
 			append(cm->summary, sizeof cm->summary,
 			       "Inconclusive: the %s traces do not show whether the TTL was kept.", unjudged);
 		append(cm->remedy, sizeof cm->remedy,
-		       "Capture again while the path trace runs, on the guest and on the host at the same time, and run a TCP and an ICMP trace to the same destination.");
+		       "Capture again while the path trace runs, on the guest and on the host at the same time (the host capture shows what TTL the probes left with)");
+		if (__builtin_popcount(unknown) < 2)
+			append(cm->remedy, sizeof cm->remedy,
+			       ", and trace the same destination with a second protocol (TCP and ICMP)");
+		append(cm->remedy, sizeof cm->remedy, ".");
+	}
+}
+
+/* Packets captured twice are counted once; the user should know why the counts differ. */
+static void note_packets_seen_twice(struct case_model *cm)
+{
+	for (uint32_t c = 0; c < cm->n_captures; c++) {
+		const struct capture *cap = &cm->captures[c];
+		if (!cap->seen_twice)
+			continue;
+		struct finding *f = add_finding(
+			cm, FINDING_PACKETS_SEEN_TWICE, -1,
+			"%llu of the probes in %s were captured twice (on two interfaces, as tcpdump -i any does, or in a merged file); each is counted once, as the %s sent it.",
+			(unsigned long long)cap->seen_twice, cap->name,
+			cap->side == SIDE_HOST ? "last copy, as the host" : "first copy, as the guest");
+		for (size_t i = 0; i < cm->requests.len && f && f->evidence.len < 2; i++) {
+			const struct request *q = &cm->requests.items[i];
+			if (q->capture == c && q->same_as >= 0) {
+				add_evidence(f, c, cm->requests.items[q->same_as].frame, "sighting kept");
+				add_evidence(f, c, q->frame, "second sighting");
+			}
+		}
 	}
 }
 
 int diagnose_case(struct case_model *cm, uint32_t guest, int host)
 {
+	note_packets_seen_twice(cm);
 	struct members m;
 	if (members_build(cm, &m) != 0) {
 		members_free(&m);

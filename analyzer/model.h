@@ -36,6 +36,7 @@ struct capture {
 	char warning[512];   /* why it was cut short, and where */
 	uint64_t anomaly_counts[ANOMALY_COUNT];
 	uint64_t anomalous_packets;
+	uint64_t seen_twice; /* requests captured a second time, e.g. on two interfaces */
 };
 
 /* The three kinds of path trace, named as the reports name them. */
@@ -58,6 +59,7 @@ struct request {
 	int32_t trace;       /* the path trace it belongs to */
 	int32_t reply;       /* the first reply paired with it */
 	int32_t counterpart; /* the same request seen in the other capture */
+	int32_t same_as;     /* another sighting of that request in this capture (-i any) */
 	bool answered;
 };
 
@@ -94,6 +96,7 @@ struct reply {
 	uint8_t quoted_ttl;
 	uint16_t quoted_len;
 	uint32_t quoted_ip_id;
+	uint16_t quoted_ip_len; /* total length the quoted header claims */
 	struct ip_addr quoted_src, quoted_dst;
 	uint8_t quoted_proto;
 	uint16_t quoted_sport, quoted_dport;
@@ -143,6 +146,7 @@ struct trace {
 	uint32_t probes, answered;
 	uint8_t max_ttl;
 	uint8_t reached_ttl; /* lowest TTL the destination answered; 0 if never */
+	bool rebuilt_from_replies; /* no probes in the capture: hops from the errors' quotes */
 	VEC(struct hop) hops; /* TTL 1 up to reached_ttl (or max_ttl) */
 
 	enum verdict verdict;
@@ -168,6 +172,10 @@ struct trace {
 	X(PATH_VISIBLE, "path.routers_answer_in_order")                         \
 	X(FORGED_TIME_EXCEEDED, "icmp.forged_time_exceeded")                    \
 	X(NO_ANSWERS, "path.no_answers")                                        \
+	X(TIME_EXCEEDED_FROM_DESTINATION, "path.time_exceeded_from_destination") \
+	X(REBUILT_FROM_REPLIES, "path.rebuilt_from_replies")                    \
+	X(QUOTE_REBUILT_BY_NAT, "icmp.quote_rebuilt_by_nat")                    \
+	X(PACKETS_SEEN_TWICE, "capture.packets_seen_twice")                     \
 	X(DESTINATION_NOT_REACHED, "path.destination_not_reached")
 
 enum finding_kind {

@@ -145,9 +145,24 @@ int pairing_add(struct pairing_index *ix, const struct case_model *cm, int32_t r
 /* How well a candidate request fits the reply; higher is better, negative is no match. */
 typedef int (*fit_fn)(const struct request *q, const struct reply *r, enum match_method *method);
 
+static uint16_t swap16(uint32_t v)
+{
+	return (uint16_t)((v & 0xff) << 8 | (v >> 8 & 0xff));
+}
+
+/*
+ * The VirtualBox NAT has been seen quoting the IP ID (and total length) with
+ * its bytes swapped: still the same probe, and the swap is evidence of the NAT.
+ */
+static bool ip_id_byte_swapped(const struct request *q, const struct reply *r)
+{
+	return q->src.family == 4 && q->ip_id != r->quoted_ip_id && q->ip_id == swap16(r->quoted_ip_id);
+}
+
 static int fit_quote(const struct request *q, const struct reply *r, enum match_method *method)
 {
-	bool id_agrees = q->src.family == 4 ? q->ip_id == r->quoted_ip_id : true;
+	bool id_agrees = q->src.family == 4 ? q->ip_id == r->quoted_ip_id || ip_id_byte_swapped(q, r)
+					    : true;
 	bool seq_agrees = q->proto != PROTO_TCP || !r->quoted_seq_known || q->seq == r->quoted_seq;
 	if (!seq_agrees)
 		return -1;
@@ -215,6 +230,9 @@ static void link_best(const struct pairing_index *ix, struct case_model *cm, int
 	if (fit == fit_quoted_echo && seen > 1 && best_method == MATCH_QUOTE_EXACT)
 		best_method = MATCH_QUOTE_IP_ID;
 	struct request *q = &cm->requests.items[best];
+	if (ip_id_byte_swapped(q, r) ||
+	    (r->quoted_ip_len != q->ip_len && r->quoted_ip_len == swap16(q->ip_len)))
+		anomaly_add(&r->anomalies, ANOMALY_QUOTE_FIELDS_BYTE_SWAPPED);
 	r->request = best;
 	r->method = best_method;
 	r->rtt_ns = r->ts_ns - q->ts_ns;

@@ -35,7 +35,7 @@ static struct request *new_request(struct case_model *cm, uint32_t capture, cons
 	q->ttl = p->ip.ttl;
 	q->ip_id = p->ip.ip_id;
 	q->ip_len = p->ip.total_len;
-	q->trace = q->reply = q->counterpart = -1;
+	q->trace = q->reply = q->counterpart = q->same_as = -1;
 	return q;
 }
 
@@ -83,6 +83,7 @@ static int copy_quote(struct case_model *cm, struct reply *r, const struct quote
 	r->quoted_ttl = q->ip.ttl;
 	r->quoted_len = q->quoted_len;
 	r->quoted_ip_id = q->ip.ip_id;
+	r->quoted_ip_len = q->ip.total_len;
 	r->quoted_src = q->ip.src;
 	r->quoted_dst = q->ip.dst;
 	r->quoted_proto = q->ip.proto;

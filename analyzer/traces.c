@@ -23,7 +23,25 @@ static int compare_group(const struct request *x, const struct request *y)
 		c = x->proto < y->proto ? -1 : 1;
 	if (!c && x->proto == PROTO_TCP && x->dport != y->dport)
 		c = x->dport < y->dport ? -1 : 1;
+	/* Each run of an ICMP tool has its own echo identifier: two runs, two traces. */
+	if (!c && x->proto == PROTO_ICMP && x->echo_id != y->echo_id)
+		c = x->echo_id < y->echo_id ? -1 : 1;
 	return c;
+}
+
+static bool is_multicast_or_broadcast(const struct ip_addr *a)
+{
+	if (a->family == 4)
+		return (a->b[0] & 0xf0) == 0xe0 || (a->b[0] == 255 && a->b[1] == 255 && a->b[2] == 255 &&
+						     a->b[3] == 255);
+	return a->b[0] == 0xff;
+}
+
+/* A probe of a path trace: low TTL, but not 0 (never sent), to one host (not mDNS and the like). */
+static bool is_probe(const struct request *q, uint32_t capture)
+{
+	return q->capture == capture && q->same_as < 0 && q->ttl >= 1 && q->ttl <= TRACE_TTL_MAX &&
+	       !is_multicast_or_broadcast(&q->dst);
 }
 
 static int compare_for_grouping(const void *a, const void *b)
@@ -99,10 +117,17 @@ static void fill_hop(struct case_model *cm, struct trace *t, struct hop *h, cons
 	}
 	if (n_seen == 0)
 		return;
+	/* The most frequent responder stands for the hop; at the TTL where the
+	 * destination first answered, the destination does (load-balanced paths
+	 * reach it on one flow while another still meets a router). */
 	size_t best = 0;
 	for (size_t k = 1; k < n_seen; k++)
 		if (seen[k].count > seen[best].count)
 			best = k;
+	if (h->ttl == t->reached_ttl)
+		for (size_t k = 0; k < n_seen; k++)
+			if (reply_from_destination(t, seen[k].reply) && answers_the_hop(seen[k].reply))
+				best = k;
 	const struct reply *r = seen[best].reply;
 	h->several_addresses = n_seen > 1;
 	h->addr = r->src;
@@ -162,8 +187,6 @@ static int add_trace(struct case_model *cm, uint32_t capture, const int32_t *mem
 	/* A lone low-TTL packet is not a trace unless it is a TTL-1 probe. */
 	if (!several_ttls && min_ttl > 1)
 		return 0;
-	if (min_ttl == 0)
-		min_ttl = 1;
 
 	struct trace *t = VEC_PUSH(&cm->traces);
 	if (!t)
@@ -208,22 +231,17 @@ static int compare_trace_start(const void *a, const void *b)
 int traces_build(struct case_model *cm, uint32_t capture)
 {
 	size_t n = 0;
-	for (size_t i = 0; i < cm->requests.len; i++) {
-		const struct request *q = &cm->requests.items[i];
-		if (q->capture == capture && q->ttl <= TRACE_TTL_MAX)
-			n++;
-	}
+	for (size_t i = 0; i < cm->requests.len; i++)
+		n += is_probe(&cm->requests.items[i], capture);
 	if (n == 0)
 		return 0;
 	int32_t *order = malloc(n * sizeof *order);
 	if (!order)
 		return -1;
 	size_t k = 0;
-	for (size_t i = 0; i < cm->requests.len; i++) {
-		const struct request *q = &cm->requests.items[i];
-		if (q->capture == capture && q->ttl <= TRACE_TTL_MAX)
+	for (size_t i = 0; i < cm->requests.len; i++)
+		if (is_probe(&cm->requests.items[i], capture))
 			order[k++] = (int32_t)i;
-	}
 	sort_requests = cm->requests.items;
 	qsort(order, n, sizeof *order, compare_for_grouping);
 

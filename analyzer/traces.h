@@ -16,6 +16,9 @@ enum { TRACE_TTL_MAX = 32 };
 /* Builds the traces of one capture into cm->traces; -1 when out of memory. */
 int traces_build(struct case_model *cm, uint32_t capture);
 
+/* Adds traces for answers whose probes are not in the capture (traces_rebuilt.c). */
+int traces_rebuild_from_replies(struct case_model *cm, uint32_t capture);
+
 /* Whether the reply came from the trace's destination rather than a router on the way. */
 bool reply_from_destination(const struct trace *t, const struct reply *r);
 

@@ -100,5 +100,7 @@ size_t icmp_quote_length(const struct layer_target *t, struct cursor after_heade
 										       : at;
 		}
 	}
-	return length_attribute_bytes ? length_attribute_bytes : total;
+	/* No structure anywhere: the attribute is as likely garbage in the "unused"
+	 * bytes (seen in the wild) as a real length, and the quote is all there is. */
+	return total;
 }

@@ -22,4 +22,8 @@ void dissect_quote(const struct layer_target *t, struct cursor c, size_t length_
 	q->quoted_len = (uint16_t)(c.left > 0xffff ? 0xffff : c.left);
 	struct layer_target inner = { &q->ip, &q->l4, t->anomalies, NULL };
 	dissect_ip(&inner, c);
+	/* Routers quote what they received, checksum and all; a wrong one means
+	 * something rebuilt the header on the way (a user-space NAT does). */
+	if (q->ip.version == 4 && q->ip.header_complete && !q->ip.checksum_ok)
+		anomaly_add(t->anomalies, ANOMALY_QUOTE_BAD_CHECKSUM);
 }

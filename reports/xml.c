@@ -243,6 +243,8 @@ static void write_trace(struct xml_out *x, const struct case_model *cm, const st
 	start(x, "trace");
 	attr_u64(x, "index", index);
 	attr(x, "protocol", protocol_name(t->proto));
+	if (t->rebuilt_from_replies)
+		attr(x, "rebuilt-from-replies", "true");
 	attr_address(x, "source", &t->src);
 	attr_address(x, "destination", &t->dst);
 	if (t->proto == PROTO_TCP || (t->proto == PROTO_UDP && t->dport != 0))

@@ -186,6 +186,18 @@ static void slirp_with_host_capture(void **state)
 				     "ON c.guest_request_id = r.id JOIN traces t ON r.trace_id = t.id "
 				     "WHERE t.protocol = 'tcp'"),
 			 17);
+	/* slirp keeps the echo sequence (not the id): each ICMP probe pairs with its own copy. */
+	assert_int_equal(sql_int(&r, "SELECT count(*) FROM correlations c"
+				     " JOIN requests g ON g.id = c.guest_request_id"
+				     " JOIN requests h ON h.id = c.host_request_id"
+				     " WHERE g.protocol = 'icmp' AND g.echo_seq = h.echo_seq"),
+			 17);
+	/* UDP: slirp answers TTL 1 itself; the 13 others leave with TTL k-1 to the same port. */
+	assert_int_equal(sql_int(&r, "SELECT count(*) FROM correlations c"
+				     " JOIN requests g ON g.id = c.guest_request_id"
+				     " JOIN requests h ON h.id = c.host_request_id"
+				     " WHERE g.protocol = 'udp' AND g.dport = h.dport AND h.ttl = g.ttl - 1"),
+			 13);
 	remove_temp_dir(r.dir);
 }
 
@@ -228,6 +240,37 @@ static void routed_control(void **state)
 		assert_hops(doc, i, routed_path);
 	}
 	assert_true(xpath_number(doc, "count(/report/findings/finding[@kind='egress.ttl_preserved'])") == 3);
+	xmlFreeDoc(doc);
+	/* Through a router every host copy is the guest's probe itself: same ports or echo
+	 * id and sequence, TTL one less. All 63 copies on the host side must be paired so. */
+	assert_int_equal(sql_int(&r, "SELECT count(*) FROM correlations c"
+				     " JOIN requests g ON g.id = c.guest_request_id"
+				     " JOIN requests h ON h.id = c.host_request_id"
+				     " WHERE g.ttl = h.ttl + 1 AND g.ip_id = h.ip_id"
+				     " AND g.sport IS h.sport AND g.echo_seq IS h.echo_seq"),
+			 63);
+	assert_int_equal(sql_int(&r, "SELECT count(*) FROM correlations"), 63);
+	remove_temp_dir(r.dir);
+}
+
+/* Guest and host captures merged into one file: every probe is there twice, counted once. */
+static void merged_capture_counts_each_probe_once(void **state)
+{
+	(void)state;
+	struct run r;
+	run_analyze(&r, "samples/routed/guest-and-host-merged.pcapng", NULL);
+	assert_int_equal(r.rc, 0);
+	xmlDocPtr doc = load_report(&r);
+	assert_xpath(doc, "/report/diagnosis/@verdict", "no-ttl-reset");
+	for (int i = 1; i <= 3; i++)
+		assert_hops(doc, i, routed_path);
+	assert_xpath(doc, "/report/traces/trace[1]/@probes", "28");
+	/* Frame 9 is the guest's SYN with TTL 2 (IP ID 0x42e5); frame 10 the same packet on the
+	 * host's uplink with TTL 1 (tshark -r the file -Y "frame.number in {9 10}"). */
+	assert_xpath(doc, "/report/findings/finding[@kind='capture.packets_seen_twice']/evidence[1]/@frame",
+		     "9");
+	assert_xpath(doc, "/report/findings/finding[@kind='capture.packets_seen_twice']/evidence[2]/@frame",
+		     "10");
 	xmlFreeDoc(doc);
 	remove_temp_dir(r.dir);
 }
@@ -425,6 +468,7 @@ int main(void)
 		cmocka_unit_test(slirp_with_host_capture),
 		cmocka_unit_test(slirp_guest_only),
 		cmocka_unit_test(routed_control),
+		cmocka_unit_test(merged_capture_counts_each_probe_once),
 		cmocka_unit_test(reports_are_reproducible),
 		cmocka_unit_test(bad_input_is_refused),
 		cmocka_unit_test(capture_cut_mid_record),
