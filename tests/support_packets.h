@@ -1,0 +1,31 @@
+/*
+ * Building IPv4 packets for scenario tests: probes and the answers a router,
+ * a destination or a NAT would send, with correct lengths and checksums, as
+ * raw IP (LINKTYPE_RAW). Addresses are text ("192.0.2.10").
+ */
+#ifndef TTLSLEUTH_TEST_SUPPORT_PACKETS_H
+#define TTLSLEUTH_TEST_SUPPORT_PACKETS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct probe_spec {
+	const char *src, *dst;
+	uint8_t ttl;
+	uint16_t ip_id;
+	uint16_t sport, dport; /* TCP SYN when seq_or_echo is used as a sequence */
+	uint32_t seq;
+	int proto;             /* 6 TCP SYN, 17 UDP, 1 ICMP echo (sport = id, dport = seq) */
+};
+
+/* Writes the probe into buf; returns its length. */
+size_t build_probe(const struct probe_spec *p, uint8_t *buf, size_t size);
+
+/* ICMP error (type, code) from `from` with outer TTL, quoting the probe as it arrived (quoted_ttl). */
+size_t build_icmp_error(const struct probe_spec *p, const char *from, uint8_t ttl, uint8_t type,
+			uint8_t code, uint8_t quoted_ttl, uint8_t *buf, size_t size);
+
+/* The destination's SYN-ACK (TCP probe) or echo reply (ICMP probe), with the given TTL. */
+size_t build_answer(const struct probe_spec *p, uint8_t ttl, uint8_t *buf, size_t size);
+
+#endif

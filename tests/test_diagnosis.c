@@ -1,0 +1,278 @@
+/*
+ * Trace-level scenarios: packets a router, a destination or a NAT would send,
+ * run through the pipeline, the trace builder and the diagnosis, checking the
+ * hop list, the verdict and the findings. Addresses are documentation ranges.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "analyzer/diagnose.h"
+#include "analyzer/pairing.h"
+#include "analyzer/pipeline.h"
+#include "analyzer/traces.h"
+#include "dissectors/dissect.h"
+#include "support.h"
+#include "support_packets.h"
+
+struct scenario {
+	struct case_model cm;
+	struct pairing_index ix;
+	uint64_t frame;
+	int64_t ts;
+};
+
+static int setup(void **state)
+{
+	struct scenario *s = test_calloc(1, sizeof *s);
+	case_init(&s->cm);
+	s->cm.n_captures = 1;
+	s->cm.captures[0].name = NULL;
+	if (pairing_init(&s->ix) != 0)
+		return -1;
+	*state = s;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct scenario *s = *state;
+	pairing_free(&s->ix);
+	case_free(&s->cm);
+	test_free(s);
+	return 0;
+}
+
+static void feed(struct scenario *s, const uint8_t *b, size_t n)
+{
+	struct packet p;
+	p.frame = ++s->frame;
+	s->ts += 1000000; /* 1 ms apart */
+	p.ts_ns = s->ts;
+	p.wirelen = (uint32_t)n;
+	dissect_frame(&p, LINKTYPE_RAW, b, (uint32_t)n);
+	s->cm.captures[0].packets++;
+	assert_true(pipeline_take_packet(&s->cm, 0, &p, &s->ix) >= 0);
+}
+
+static void probe(struct scenario *s, const struct probe_spec *p)
+{
+	uint8_t b[128];
+	feed(s, b, build_probe(p, b, sizeof b));
+}
+
+static void router_says(struct scenario *s, const struct probe_spec *p, const char *router, uint8_t ttl,
+			uint8_t code)
+{
+	uint8_t b[128];
+	feed(s, b, build_icmp_error(p, router, ttl, 11, code, 1, b, sizeof b));
+}
+
+static void destination_answers(struct scenario *s, const struct probe_spec *p, uint8_t ttl)
+{
+	uint8_t b[128];
+	feed(s, b, build_answer(p, ttl, b, sizeof b));
+}
+
+static void diagnose(struct scenario *s)
+{
+	assert_int_equal(traces_build(&s->cm, 0), 0);
+	assert_int_equal(traces_rebuild_from_replies(&s->cm, 0), 0);
+	assert_int_equal(diagnose_case(&s->cm, 0, -1), 0);
+}
+
+static struct probe_spec tcp_probe(uint8_t ttl)
+{
+	struct probe_spec p = { "192.0.2.10", "203.0.113.10", ttl, (uint16_t)(0x1000 + ttl),
+				(uint16_t)(40000 + ttl), 80, 0x10000000u + ttl, 6 };
+	return p;
+}
+
+static void assert_hops(const struct trace *t, const char *want)
+{
+	char got[512] = "";
+	for (size_t i = 0; i < t->hops.len; i++) {
+		char a[64];
+		ip_addr_format(&t->hops.items[i].addr, a, sizeof a);
+		strcat(got, i ? "," : "");
+		strcat(got, a[0] ? a : "*");
+	}
+	assert_string_equal(got, want);
+}
+
+static bool has_finding(const struct case_model *cm, enum finding_kind kind)
+{
+	for (size_t i = 0; i < cm->findings.len; i++)
+		if (cm->findings.items[i].kind == kind)
+			return true;
+	return false;
+}
+
+static void healthy_path(void **state)
+{
+	struct scenario *s = *state;
+	struct probe_spec p1 = tcp_probe(1), p2 = tcp_probe(2), p3 = tcp_probe(3);
+	probe(s, &p1);
+	router_says(s, &p1, "192.0.2.1", 64, 0);
+	probe(s, &p2);
+	router_says(s, &p2, "198.51.100.1", 254, 0);
+	probe(s, &p3);
+	destination_answers(s, &p3, 62);
+	diagnose(s);
+	assert_int_equal(s->cm.traces.len, 1);
+	const struct trace *t = &s->cm.traces.items[0];
+	assert_hops(t, "192.0.2.1,198.51.100.1,203.0.113.10");
+	assert_int_equal(t->verdict, VERDICT_NO_TTL_RESET);
+	assert_int_equal(t->reset_ttl, -1);
+	assert_int_equal(s->cm.verdict, VERDICT_NO_TTL_RESET);
+	assert_true(has_finding(&s->cm, FINDING_PATH_VISIBLE));
+}
+
+/* VirtualBox "NAT" mode: TTL 1 expires at the gateway, every later probe reaches the destination. */
+static void nat_mode_pattern(void **state)
+{
+	struct scenario *s = *state;
+	for (uint8_t ttl = 1; ttl <= 3; ttl++) {
+		struct probe_spec p = tcp_probe(ttl);
+		p.src = "10.0.2.15";
+		probe(s, &p);
+		if (ttl == 1)
+			router_says(s, &p, "10.0.2.2", 64, 0);
+		else
+			destination_answers(s, &p, 64);
+	}
+	diagnose(s);
+	const struct trace *t = &s->cm.traces.items[0];
+	assert_hops(t, "10.0.2.2,203.0.113.10");
+	assert_int_equal(t->verdict, VERDICT_TTL_RESET);
+	assert_string_equal(t->confidence, "probable");
+	assert_int_equal(t->ingress_ttl, 64);
+	assert_true(has_finding(&s->cm, FINDING_SINGLE_GATEWAY_THEN_DESTINATION));
+}
+
+/* The destination answers TTL 1 with an answer that crossed three routers: the probe went further. */
+static void answer_ttl_betrays_the_distance(void **state)
+{
+	struct scenario *s = *state;
+	struct probe_spec p = tcp_probe(1);
+	probe(s, &p);
+	destination_answers(s, &p, 61);
+	diagnose(s);
+	const struct trace *t = &s->cm.traces.items[0];
+	assert_hops(t, "203.0.113.10");
+	assert_int_equal(t->verdict, VERDICT_TTL_RESET);
+	assert_string_equal(t->confidence, "strong");
+	assert_int_equal(t->true_distance, 4);
+	assert_int_equal(t->direction, DIRECTION_EGRESS);
+	assert_true(has_finding(&s->cm, FINDING_EARLY_DESTINATION_ANSWER));
+}
+
+/* Time exceeded in reassembly (code 1) says nothing about the hop. */
+static void reassembly_time_exceeded_is_no_hop(void **state)
+{
+	struct scenario *s = *state;
+	struct probe_spec p1 = tcp_probe(1), p2 = tcp_probe(2);
+	probe(s, &p1);
+	router_says(s, &p1, "192.0.2.1", 64, 1);
+	probe(s, &p2);
+	destination_answers(s, &p2, 63);
+	diagnose(s);
+	const struct trace *t = &s->cm.traces.items[0];
+	assert_hops(t, "*,203.0.113.10");
+	assert_int_equal(t->hops.items[0].answers, 0);
+	assert_int_equal(t->hops.items[0].probes, 1);
+}
+
+/* A proxy answering for the destination at TTL 1 does not end the trace. */
+static void time_exceeded_from_the_destination(void **state)
+{
+	struct scenario *s = *state;
+	struct probe_spec p1 = tcp_probe(1), p2 = tcp_probe(2), p3 = tcp_probe(3);
+	probe(s, &p1);
+	router_says(s, &p1, "203.0.113.10", 64, 0);
+	probe(s, &p2);
+	router_says(s, &p2, "198.51.100.1", 63, 0);
+	probe(s, &p3);
+	destination_answers(s, &p3, 62);
+	diagnose(s);
+	const struct trace *t = &s->cm.traces.items[0];
+	assert_int_equal(t->reached_ttl, 3);
+	assert_hops(t, "203.0.113.10,198.51.100.1,203.0.113.10");
+	assert_false(t->hops.items[0].is_destination);
+	assert_true(t->hops.items[2].is_destination);
+	assert_true(has_finding(&s->cm, FINDING_TIME_EXCEEDED_FROM_DESTINATION));
+}
+
+/* A NAT that rebuilds the quote with IP ID and length byte-swapped and a stale checksum. */
+static void byte_swapped_quote_still_pairs(void **state)
+{
+	struct scenario *s = *state;
+	struct probe_spec p1 = tcp_probe(1), p2 = tcp_probe(2);
+	p1.ip_id = 0x1234;
+	probe(s, &p1);
+	uint8_t b[128];
+	size_t n = build_icmp_error(&p1, "10.0.2.2", 255, 11, 0, 1, b, sizeof b);
+	const size_t quote = 20 + 8;
+	uint8_t len_hi = b[quote + 2], id_hi = b[quote + 4];
+	b[quote + 2] = b[quote + 3];
+	b[quote + 3] = len_hi;
+	b[quote + 4] = b[quote + 5];
+	b[quote + 5] = id_hi;
+	feed(s, b, n);
+	probe(s, &p2);
+	destination_answers(s, &p2, 62);
+	diagnose(s);
+	const struct reply *r = &s->cm.replies.items[0];
+	assert_int_equal(r->request, 0);
+	assert_int_equal(r->method, MATCH_QUOTE_EXACT);
+	assert_true(anomaly_has(r->anomalies, ANOMALY_QUOTE_FIELDS_BYTE_SWAPPED));
+	assert_true(anomaly_has(r->anomalies, ANOMALY_QUOTE_BAD_CHECKSUM));
+	assert_true(has_finding(&s->cm, FINDING_QUOTE_REBUILT_BY_NAT));
+}
+
+/* LosKeeper/rapace traceroute.pcap: 15 answers to a UDP traceroute, none of its probes. */
+static void answers_without_probes(void **state)
+{
+	(void)state;
+	char *path = source_path("../shared/corpus/public/LosKeeper_rapace/traceroute.pcap");
+	struct case_model cm;
+	case_init(&cm);
+	struct error err = { 0 };
+	assert_int_equal(pipeline_read_capture(&cm, path, SIDE_GUEST, &err), 0);
+	assert_int_equal(traces_build(&cm, 0), 0);
+	assert_int_equal(cm.traces.len, 0);
+	assert_int_equal(traces_rebuild_from_replies(&cm, 0), 0);
+	assert_int_equal(diagnose_case(&cm, 0, -1), 0);
+	assert_int_equal(cm.traces.len, 1);
+	const struct trace *t = &cm.traces.items[0];
+	assert_true(t->rebuilt_from_replies);
+	assert_int_equal(t->proto, PROTO_UDP);
+	assert_int_equal(t->answered, 15);
+	/* TTLs from the answers' own TTL (64, 63, 62; the destination's 61, quoting TTL 1). */
+	assert_hops(t, "10.1.1.1,10.1.1.1,20.1.2.1,10.4.2.2");
+	assert_int_equal(t->reached_ttl, 4);
+	assert_int_equal(t->verdict, VERDICT_NO_TTL_RESET);
+	assert_true(has_finding(&cm, FINDING_REBUILT_FROM_REPLIES));
+	case_free(&cm);
+	free(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(healthy_path, setup, teardown),
+		cmocka_unit_test_setup_teardown(nat_mode_pattern, setup, teardown),
+		cmocka_unit_test_setup_teardown(answer_ttl_betrays_the_distance, setup, teardown),
+		cmocka_unit_test_setup_teardown(reassembly_time_exceeded_is_no_hop, setup, teardown),
+		cmocka_unit_test_setup_teardown(time_exceeded_from_the_destination, setup, teardown),
+		cmocka_unit_test_setup_teardown(byte_swapped_quote_still_pairs, setup, teardown),
+		cmocka_unit_test(answers_without_probes),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
