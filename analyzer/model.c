@@ -19,6 +19,7 @@ void case_init(struct case_model *cm)
 	VEC_INIT(&cm->traces, MAX_TRACES);
 	VEC_INIT(&cm->findings, MAX_FINDINGS);
 	VEC_INIT(&cm->mpls, MAX_REPLIES);
+	VEC_INIT(&cm->processes, 1000); /* names beyond this stay unknown: a capture is not a process table */
 }
 
 void case_free(struct case_model *cm)
@@ -36,6 +37,7 @@ void case_free(struct case_model *cm)
 	VEC_FREE(&cm->traces);
 	VEC_FREE(&cm->findings);
 	VEC_FREE(&cm->mpls);
+	VEC_FREE(&cm->processes);
 }
 
 static const char *const finding_names[FINDING_COUNT] = {
@@ -47,6 +49,13 @@ static const char *const finding_names[FINDING_COUNT] = {
 const char *finding_name(enum finding_kind kind)
 {
 	return (unsigned)kind < FINDING_COUNT ? finding_names[kind] : "unknown";
+}
+
+const char *process_name_of(const struct case_model *cm, uint16_t process)
+{
+	if (process == 0 || process > cm->processes.len)
+		return NULL;
+	return cm->processes.items[process - 1].name;
 }
 
 const char *verdict_name(enum verdict v)

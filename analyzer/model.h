@@ -17,6 +17,10 @@
 
 enum capture_side { SIDE_GUEST, SIDE_HOST };
 
+struct process_name {
+	char name[21];
+};
+
 struct capture {
 	char *path;
 	char *name; /* the file's base name, for reports */
@@ -60,6 +64,7 @@ struct request {
 	int32_t reply;       /* the first reply paired with it */
 	int32_t counterpart; /* the same request seen in the other capture */
 	int32_t same_as;     /* another sighting of that request in this capture (-i any) */
+	uint16_t process;    /* 1-based index into case_model.processes; 0 when not known */
 	bool answered;
 };
 
@@ -142,6 +147,7 @@ struct trace {
 	enum trace_protocol proto;
 	struct ip_addr src, dst;
 	uint16_t dport; /* TCP and fixed-port UDP traces */
+	uint16_t process; /* the program that sent the probes (PKTAP captures), as in struct request */
 	int64_t first_ts_ns, last_ts_ns;
 	uint32_t probes, answered;
 	uint8_t max_ttl;
@@ -208,6 +214,7 @@ struct case_model {
 	VEC(struct trace) traces;
 	VEC(struct finding) findings;
 	VEC(struct mpls_entry) mpls; /* label stacks quoted by ICMP errors, see struct reply */
+	VEC(struct process_name) processes; /* program names from PKTAP headers, each once */
 
 	bool correlated;       /* a host capture was given and lined up */
 	int64_t clock_offset_ns; /* host time minus guest time */
@@ -228,5 +235,8 @@ const char *protocol_name(enum trace_protocol p);
 const char *reply_kind_name(enum reply_kind k);
 const char *match_method_name(enum match_method m);
 const char *side_name(enum capture_side s);
+
+/* The program name behind a request's or trace's process index, or NULL. */
+const char *process_name_of(const struct case_model *cm, uint16_t process);
 
 #endif

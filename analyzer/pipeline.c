@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <string.h>
 
 #include "analyzer/capture.h"
@@ -19,6 +20,21 @@ static bool udp_of_interest(const struct packet *p)
 	       (p->l4.dport >= TRACEROUTE_PORT_FIRST && p->l4.dport <= TRACEROUTE_PORT_LAST);
 }
 
+/* The index of a program name, adding it the first time; 0 when there is none or no room. */
+static uint16_t intern_process(struct case_model *cm, const char *name)
+{
+	if (!name[0])
+		return 0;
+	for (size_t i = 0; i < cm->processes.len; i++)
+		if (!strcmp(cm->processes.items[i].name, name))
+			return (uint16_t)(i + 1);
+	struct process_name *p = VEC_PUSH(&cm->processes);
+	if (!p)
+		return 0;
+	snprintf(p->name, sizeof p->name, "%s", name);
+	return (uint16_t)cm->processes.len;
+}
+
 static struct request *new_request(struct case_model *cm, uint32_t capture, const struct packet *p,
 				   enum trace_protocol proto)
 {
@@ -36,6 +52,7 @@ static struct request *new_request(struct case_model *cm, uint32_t capture, cons
 	q->ip_id = p->ip.ip_id;
 	q->ip_len = p->ip.total_len;
 	q->trace = q->reply = q->counterpart = q->same_as = -1;
+	q->process = intern_process(cm, p->process);
 	return q;
 }
 

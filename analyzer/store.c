@@ -139,7 +139,8 @@ static const char schema_sql[] =
 	"	echo_seq INTEGER, -- ICMP echo sequence number; NULL for TCP and UDP\n"
 	"	ip_id INTEGER NOT NULL, -- IPv4 identification; IPv6 fragment identification or 0\n"
 	"	ip_len INTEGER NOT NULL, -- IP total length as the header says\n"
-	"	trace_id INTEGER REFERENCES traces(id) -- path trace it belongs to; NULL if none\n"
+	"	trace_id INTEGER REFERENCES traces(id), -- path trace it belongs to; NULL if none\n"
+	"	process TEXT -- the program that sent it, when the capture says (macOS PKTAP); NULL otherwise\n"
 	");\n"
 	"CREATE TABLE replies ( -- packets that answer: ICMP errors, SYN-ACKs, RSTs, echo replies\n"
 	"	id INTEGER PRIMARY KEY, -- index in the analysis, from 0; reply_id elsewhere\n"
@@ -344,7 +345,7 @@ static const struct {
 	[INSERT_REQUEST] = {"requests",
 			    "INSERT INTO requests (id, capture_id, interface, frame, ts_ns, family, src,"
 			    " dst, protocol, ttl, sport, dport, seq, echo_id, echo_seq, ip_id, ip_len,"
-			    " trace_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
+			    " trace_id, process) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
 	[INSERT_REPLY] = {"replies",
 			  "INSERT INTO replies (id, capture_id, interface, frame, ts_ns, family, src, dst, ttl,"
 			  " kind, icmp_type, icmp_code, quoted, quoted_len, quoted_ttl, quoted_ip_id,"
@@ -633,6 +634,11 @@ static int insert_request(struct store *s, size_t id, const struct request *q)
 	put_int(&r, q->ip_id);
 	put_int(&r, q->ip_len);
 	put_index(&r, q->trace, s->cm->traces.len);
+	const char *process = process_name_of(s->cm, q->process);
+	if (process)
+		put_text(&r, process);
+	else
+		put_null(&r);
 	return row_insert(s, &r);
 }
 

@@ -199,6 +199,8 @@ static int add_trace(struct case_model *cm, uint32_t capture, const int32_t *mem
 	t->dport = first->proto == PROTO_UDP ? 0 : first->dport;
 	t->first_ts_ns = first->ts_ns;
 	t->last_ts_ns = cm->requests.items[members[n - 1]].ts_ns;
+	for (size_t i = 0; i < n && !t->process; i++)
+		t->process = cm->requests.items[members[i]].process;
 	t->max_ttl = max_ttl;
 	t->reset_ttl = t->egress_ttl = t->ingress_ttl = t->true_distance = -1;
 	t->confidence = "";

@@ -73,5 +73,9 @@ void dissect_null(struct packet *pkt, struct cursor c);
 void dissect_raw_ip(struct packet *pkt, struct cursor c);
 void dissect_ppp(struct packet *pkt, struct cursor c);
 void dissect_c_hdlc(struct packet *pkt, struct cursor c);
+void dissect_pktap(struct packet *pkt, struct cursor c);
+
+/* The dissector of a link type, for encapsulations that carry one (PKTAP). */
+void dissect_link(struct packet *pkt, int linktype, struct cursor c);
 
 #endif

@@ -18,6 +18,7 @@ static const struct link_entry {
 	{ LINKTYPE_PPP, "PPP", dissect_ppp },
 	{ LINKTYPE_PPP_HDLC, "PPP in HDLC framing", dissect_ppp },
 	{ LINKTYPE_C_HDLC, "Cisco HDLC", dissect_c_hdlc },
+	{ LINKTYPE_PKTAP, "Apple PKTAP", dissect_pktap },
 	{ LINKTYPE_NULL, "BSD loopback (NULL)", dissect_null },
 	{ LINKTYPE_LOOP, "OpenBSD loopback (LOOP)", dissect_null },
 };
@@ -69,9 +70,14 @@ void dissect_frame(struct packet *pkt, int linktype, const uint8_t *data, uint32
 	if (wirelen > caplen)
 		anomaly_add(&pkt->anomalies, ANOMALY_FRAME_TRUNCATED_BY_SNAPLEN);
 
+	dissect_link(pkt, linktype, cursor_make(data, caplen));
+}
+
+void dissect_link(struct packet *pkt, int linktype, struct cursor c)
+{
 	const struct link_entry *e = link_find(linktype);
 	if (e)
-		e->dissect(pkt, cursor_make(data, caplen));
+		e->dissect(pkt, c);
 	else
 		anomaly_add(&pkt->anomalies, ANOMALY_LINK_UNSUPPORTED_TYPE);
 }

@@ -27,6 +27,7 @@ enum {
 	LINKTYPE_LINUX_SLL = 113,
 	LINKTYPE_IPV4 = 228,
 	LINKTYPE_IPV6 = 229,
+	LINKTYPE_PKTAP = 258,
 	LINKTYPE_LINUX_SLL2 = 276,
 };
 
@@ -101,6 +102,7 @@ struct packet {
 	uint32_t caplen, wirelen;
 	int linktype;
 	uint32_t interface; /* pcapng interface id */
+	char process[21];   /* the sending or receiving program, when the capture says (PKTAP) */
 
 	bool has_mac;
 	uint8_t src_mac[6], dst_mac[6];

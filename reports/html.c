@@ -258,8 +258,14 @@ static void write_trace_facts(FILE *out, const struct case_model *cm, const stru
 	fact_ttl(out, "True distance (TTL)", t->true_distance);
 	if (t->confidence && t->confidence[0])
 		fact(out, "Confidence", t->confidence);
-	snprintf(buf, sizeof buf, "%" PRIu32 " sent, %" PRIu32 " answered", t->probes, t->answered);
+	if (t->rebuilt_from_replies)
+		snprintf(buf, sizeof buf, "not in the capture; %" PRIu32 " answers", t->answered);
+	else
+		snprintf(buf, sizeof buf, "%" PRIu32 " sent, %" PRIu32 " answered", t->probes,
+			 t->answered);
 	fact(out, "Probes", buf);
+	if (process_name_of(cm, t->process))
+		fact(out, "Sent by", process_name_of(cm, t->process));
 	snprintf(buf, sizeof buf, "1\xe2\x80\x93%u", t->max_ttl);
 	fact(out, "TTLs probed", buf);
 	raw(out, "<div>");

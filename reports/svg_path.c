@@ -7,6 +7,7 @@
  */
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "reports/escape.h"
 #include "reports/svg_path.h"
@@ -108,16 +109,46 @@ static size_t build_nodes(const struct trace *t, struct node *nodes)
 	return n;
 }
 
+/*
+ * Addresses are centred under their nodes: long ones (IPv6) push the nodes
+ * apart so that neighbours do not overlap and the first is not cut at the edge.
+ */
+struct spacing {
+	int plain, hidden, margin;
+};
+
+enum { ADDRESS_CHAR_PX = 8 }; /* 12px monospace, bold, with some room */
+
+static struct spacing spacing_for(const struct node *nodes, size_t count)
+{
+	size_t longest = 0;
+	for (size_t i = 0; i < count; i++) {
+		size_t len = strlen(nodes[i].address);
+		if (len > longest)
+			longest = len;
+	}
+	int need = (int)longest * ADDRESS_CHAR_PX + 16;
+	struct spacing s = { SPACING, HIDDEN_SPACING, MARGIN_X };
+	if (need > s.plain)
+		s.plain = need;
+	if (need + 120 > s.hidden)
+		s.hidden = need + 120;
+	if (need / 2 + 4 > s.margin)
+		s.margin = need / 2 + 4;
+	return s;
+}
+
 /* Places the nodes in rows; returns the drawing's width and sets *height. */
 static int place_nodes(struct node *nodes, size_t count, int *height)
 {
-	int x = MARGIN_X, row = 0, widest = 0;
+	struct spacing sp = spacing_for(nodes, count);
+	int x = sp.margin, row = 0, widest = 0;
 	for (size_t i = 0; i < count; i++) {
 		if (i > 0) {
-			x += nodes[i].link_in == LINK_HIDDEN ? HIDDEN_SPACING : SPACING;
-			if (x > MAX_WIDTH - MARGIN_X) {
+			x += nodes[i].link_in == LINK_HIDDEN ? sp.hidden : sp.plain;
+			if (x > MAX_WIDTH - sp.margin) {
 				row++;
-				x = MARGIN_X;
+				x = sp.margin;
 			}
 		}
 		nodes[i].x = x;
@@ -126,7 +157,7 @@ static int place_nodes(struct node *nodes, size_t count, int *height)
 			widest = x;
 	}
 	*height = TOP + row * ROW_HEIGHT + NODE_RADIUS + 44;
-	int width = widest + MARGIN_X;
+	int width = widest + sp.margin;
 	return width < MIN_WIDTH ? MIN_WIDTH : width;
 }
 

@@ -245,6 +245,8 @@ static void write_trace(struct xml_out *x, const struct case_model *cm, const st
 	attr(x, "protocol", protocol_name(t->proto));
 	if (t->rebuilt_from_replies)
 		attr(x, "rebuilt-from-replies", "true");
+	if (process_name_of(cm, t->process))
+		attr(x, "process", process_name_of(cm, t->process));
 	attr_address(x, "source", &t->src);
 	attr_address(x, "destination", &t->dst);
 	if (t->proto == PROTO_TCP || (t->proto == PROTO_UDP && t->dport != 0))

@@ -471,6 +471,42 @@ static void mpls_on_the_link(void **state)
 	assert_true(anomaly_has(p.anomalies, ANOMALY_MPLS_TOO_DEEP));
 }
 
+/* A macOS PKTAP header (108 bytes, little-endian) naming the program, around an Ethernet frame. */
+static void pktap_keeps_the_process_name(void **state)
+{
+	(void)state;
+	uint8_t frame[256], b[400];
+	size_t n = hex_to_bytes(time_exceeded_hex, frame, sizeof frame);
+	memset(b, 0, 108);
+	b[0] = 108;          /* header length */
+	b[4] = 1;            /* a packet follows */
+	b[8] = 1;            /* its DLT: Ethernet */
+	memcpy(b + 12, "en0", 3);
+	memcpy(b + 56, "traceroute", 10);
+	memcpy(b + 108, frame, n);
+	struct packet p;
+	dissect_len(&p, LINKTYPE_PKTAP, b, 108 + n, 108 + n);
+	assert_int_equal(p.anomalies, 0);
+	assert_string_equal(p.process, "traceroute");
+	assert_quote_of_frame9(&p);
+
+	/* A header length past the frame, and one below the fixed part. */
+	b[0] = 0xff;
+	b[1] = 0x01;
+	dissect_len(&p, LINKTYPE_PKTAP, b, 108 + n, 108 + n);
+	assert_true(anomaly_has(p.anomalies, ANOMALY_LINK_TRUNCATED));
+	b[0] = 20;
+	b[1] = 0;
+	dissect_len(&p, LINKTYPE_PKTAP, b, 108 + n, 108 + n);
+	assert_true(anomaly_has(p.anomalies, ANOMALY_LINK_TRUNCATED));
+	/* PKTAP inside PKTAP is refused rather than followed. */
+	b[0] = 108;
+	b[8] = 0x02;
+	b[9] = 0x01; /* DLT 258 */
+	dissect_len(&p, LINKTYPE_PKTAP, b, 108 + n, 108 + n);
+	assert_true(anomaly_has(p.anomalies, ANOMALY_LINK_UNSUPPORTED_TYPE));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -485,6 +521,7 @@ int main(void)
 		cmocka_unit_test(nested_error_is_bounded),
 		cmocka_unit_test(icmp_extensions_with_mpls),
 		cmocka_unit_test(mpls_on_the_link),
+		cmocka_unit_test(pktap_keeps_the_process_name),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
