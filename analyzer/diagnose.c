@@ -231,8 +231,9 @@ static int32_t distance_from_other_traces(const struct case_model *cm, int32_t t
 	*distance = -1;
 	for (size_t i = 0; i < cm->traces.len; i++) {
 		const struct trace *o = &cm->traces.items[i];
+		/* Only the same agent's other traces: another source may be nearer or farther. */
 		if ((int32_t)i == ti || o->capture != t->capture || !ip_addr_equal(&o->dst, &t->dst) ||
-		    o->reached_ttl < 2)
+		    !ip_addr_equal(&o->src, &t->src) || o->reached_ttl < 2)
 			continue;
 		bool routers = false;
 		for (size_t h = 0; h + 1 < o->hops.len; h++)

@@ -66,7 +66,7 @@ static bool protocol_of(uint8_t quoted_proto, enum trace_protocol *out)
 
 static bool orphan_answer(const struct reply *r, uint32_t capture)
 {
-	enum trace_protocol proto;
+	enum trace_protocol proto = PROTO_UDP;
 	return r->capture == capture && r->request < 0 && r->quoted &&
 	       (r->kind == REPLY_TIME_EXCEEDED || r->kind == REPLY_UNREACHABLE) &&
 	       r->quoted_dst.family && protocol_of(r->quoted_proto, &proto);
@@ -84,7 +84,7 @@ static unsigned estimated_probe_ttl(const struct reply *r, const struct trace *t
 /* A trace with probes to the same place already exists: its orphans are strays, not a trace. */
 static bool already_traced(const struct case_model *cm, size_t before, const struct reply *r)
 {
-	enum trace_protocol proto;
+	enum trace_protocol proto = PROTO_UDP;
 	protocol_of(r->quoted_proto, &proto);
 	for (size_t i = 0; i < before; i++) {
 		const struct trace *t = &cm->traces.items[i];
