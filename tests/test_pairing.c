@@ -194,6 +194,57 @@ static void index_growth_keeps_every_request(void **state)
 	}
 }
 
+/*
+ * IPv6: a TCP SYN with a hop-by-hop header (hop limit 1), and the ICMPv6 time
+ * exceeded quoting it (same bytes as test_dissectors' IPv6 case).
+ */
+static void icmpv6_time_exceeded_pairs_tcp_over_ipv6(void **state)
+{
+	struct fixture *f = *state;
+	take(f, LINKTYPE_RAW,
+	     "6000000000" "1c" "00" "01"
+	     "20010db8000a00000000000000000064" "20010db8000200000000000000000010"
+	     "0600" "010400000000"
+	     "9c4001bb01020304000000005002faf000000000",
+	     1, 1000);
+	take(f, LINKTYPE_RAW,
+	     "6000000000" "4c" "3a" "3e"
+	     "20010db8000100000000000000000001" "20010db8000a00000000000000000064"
+	     "03000000" "00000000"
+	     "6000000000" "1c" "00" "01"
+	     "20010db8000a00000000000000000064" "20010db8000200000000000000000010"
+	     "0600" "010400000000"
+	     "9c4001bb01020304000000005002faf000000000",
+	     2, 4000);
+	assert_int_equal(f->cm.requests.len, 1);
+	assert_int_equal(f->cm.requests.items[0].ttl, 1);
+	const struct reply *r = &f->cm.replies.items[0];
+	assert_int_equal(r->kind, REPLY_TIME_EXCEEDED);
+	assert_int_equal(r->request, 0);
+	assert_int_equal(r->method, MATCH_QUOTE_EXACT);
+	assert_int_equal(r->rtt_ns, 3000);
+}
+
+/* A quote of only 8 transport bytes (RFC 792) still pairs by ports and sequence. */
+static void eight_byte_quote_pairs(void **state)
+{
+	struct fixture *f = *state;
+	take(f, LINKTYPE_ETHERNET,
+	     "92a470c2c7c5563a949adad308004500003c42e50000020677c2c000020acb00710a8a55005012ef6591"
+	     "00000000a00216d04eae0000020405b40402080a2b51b5fa0000000001030302",
+	     9, 561000);
+	/* Frame 10 cut after the quoted IP header and 8 bytes of TCP; outer lengths adjusted. */
+	take(f, LINKTYPE_ETHERNET,
+	     "563a949adad392a470c2c7c5080045c0003820a800003f01d11ec6120102c000020a0b00f343000000"
+	     "004500003c42e50000010678c2c000020acb00710a8a55005012ef6591",
+	     10, 671000);
+	const struct reply *r = &f->cm.replies.items[0];
+	assert_int_equal(r->request, 0);
+	assert_int_equal(r->quoted_len, 28);
+	assert_true(r->quoted_seq_known);
+	assert_int_equal(r->method, MATCH_QUOTE_EXACT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -203,6 +254,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(shared_echo_id_falls_back_to_ip_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(reply_without_probe, setup, teardown),
 		cmocka_unit_test_setup_teardown(index_growth_keeps_every_request, setup, teardown),
+		cmocka_unit_test_setup_teardown(icmpv6_time_exceeded_pairs_tcp_over_ipv6, setup, teardown),
+		cmocka_unit_test_setup_teardown(eight_byte_quote_pairs, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
