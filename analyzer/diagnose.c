@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "analyzer/diagnose.h"
+#include "analyzer/nat_family.h"
 #include "analyzer/traces.h"
 
 enum { MAX_EVIDENCE_PER_FINDING = 12 };
@@ -622,6 +623,10 @@ static void summarise(struct case_model *cm, uint32_t guest)
 			       hidden, hidden == 1 ? "" : "s");
 		append(cm->summary, sizeof cm->summary,
 		       ". This is what a hypervisor NAT (VirtualBox NAT, QEMU/slirp user networking, VMware or Parallels shared networking) does: it re-originates the packets.");
+		if (cm->nat_family)
+			append(cm->summary, sizeof cm->summary, " The guest's network %s %s.",
+			       strcmp(cm->nat_confidence, "likely") ? "may be" : "is likely",
+			       cm->nat_family);
 		if (healthy)
 			append(cm->summary, sizeof cm->summary, " %s traces are not affected.", fine);
 		if (unknown)
@@ -718,6 +723,7 @@ int diagnose_case(struct case_model *cm, uint32_t guest, int host)
 		decide(&cm->traces.items[i], &s);
 	}
 	members_free(&m);
+	nat_family_guess(cm, guest);
 	summarise(cm, guest);
 	return 0;
 }

@@ -65,6 +65,9 @@ struct request {
 	int32_t counterpart; /* the same request seen in the other capture */
 	int32_t same_as;     /* another sighting of that request in this capture (-i any) */
 	uint16_t process;    /* 1-based index into case_model.processes; 0 when not known */
+	bool has_mac;        /* Ethernet (or cooked) capture: the MACs below are known */
+	uint8_t src_mac[6];  /* the sender's NIC */
+	uint8_t dst_mac[6];  /* the next hop's: for a guest's probe, the NAT gateway */
 	bool answered;
 };
 
@@ -182,6 +185,7 @@ struct trace {
 	X(REBUILT_FROM_REPLIES, "path.rebuilt_from_replies")                    \
 	X(QUOTE_REBUILT_BY_NAT, "icmp.quote_rebuilt_by_nat")                    \
 	X(PACKETS_SEEN_TWICE, "capture.packets_seen_twice")                     \
+	X(NAT_FAMILY, "nat.family")                                             \
 	X(DESTINATION_NOT_REACHED, "path.destination_not_reached")
 
 enum finding_kind {
@@ -221,6 +225,8 @@ struct case_model {
 	uint32_t correlated_requests;
 
 	enum verdict verdict;
+	const char *nat_family; /* the hypervisor NAT the guest seems to sit behind, or NULL */
+	const char *nat_confidence; /* "likely" or "possible" */
 	char summary[1024];    /* the verdict in plain words */
 	char remedy[1024];     /* what to do about it */
 };

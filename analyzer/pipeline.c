@@ -53,6 +53,11 @@ static struct request *new_request(struct case_model *cm, uint32_t capture, cons
 	q->ip_len = p->ip.total_len;
 	q->trace = q->reply = q->counterpart = q->same_as = -1;
 	q->process = intern_process(cm, p->process);
+	if (p->has_mac) {
+		q->has_mac = true;
+		memcpy(q->src_mac, p->src_mac, 6);
+		memcpy(q->dst_mac, p->dst_mac, 6);
+	}
 	return q;
 }
 

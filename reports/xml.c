@@ -117,6 +117,10 @@ static void write_diagnosis(struct xml_out *x, const struct case_model *cm)
 
 	start(x, "diagnosis");
 	attr(x, "verdict", verdict_name(cm->verdict));
+	if (cm->nat_family) {
+		attr(x, "nat-family", cm->nat_family);
+		attr(x, "nat-confidence", cm->nat_confidence);
+	}
 	text_element(x, "summary", cm->summary);
 	text_element(x, "remedy", cm->remedy);
 	/* The per-protocol picture: users compare TCP with UDP and ICMP first. */

@@ -61,6 +61,26 @@ static void feed(struct scenario *s, const uint8_t *b, size_t n)
 	assert_true(pipeline_take_packet(&s->cm, 0, &p, &s->ix) >= 0);
 }
 
+/* The same, behind an Ethernet header from `from` to `to`. */
+static void feed_ethernet(struct scenario *s, const uint8_t from[6], const uint8_t to[6],
+			  const uint8_t *ip, size_t n)
+{
+	uint8_t frame[256];
+	memcpy(frame, to, 6);
+	memcpy(frame + 6, from, 6);
+	frame[12] = 0x08;
+	frame[13] = 0x00;
+	memcpy(frame + 14, ip, n);
+	struct packet p;
+	p.frame = ++s->frame;
+	s->ts += 1000000;
+	p.ts_ns = s->ts;
+	p.wirelen = (uint32_t)(n + 14);
+	dissect_frame(&p, LINKTYPE_ETHERNET, frame, (uint32_t)(n + 14));
+	s->cm.captures[0].packets++;
+	assert_true(pipeline_take_packet(&s->cm, 0, &p, &s->ix) >= 0);
+}
+
 static void probe(struct scenario *s, const struct probe_spec *p)
 {
 	uint8_t b[128];
@@ -236,6 +256,29 @@ static void byte_swapped_quote_still_pairs(void **state)
 	assert_true(has_finding(&s->cm, FINDING_QUOTE_REBUILT_BY_NAT));
 }
 
+/* A VirtualBox NAT guest: its NIC prefix, the NAT gateway's fixed MAC, the default addresses. */
+static void virtualbox_nat_is_named(void **state)
+{
+	struct scenario *s = *state;
+	const uint8_t nic[6] = { 0x08, 0x00, 0x27, 0x4e, 0x11, 0x22 };
+	const uint8_t gateway[6] = { 0x52, 0x54, 0x00, 0x12, 0x35, 0x02 };
+	for (uint8_t ttl = 1; ttl <= 3; ttl++) {
+		struct probe_spec p = tcp_probe(ttl);
+		p.src = "10.0.2.15";
+		uint8_t b[128];
+		feed_ethernet(s, nic, gateway, b, build_probe(&p, b, sizeof b));
+		size_t n = ttl == 1 ? build_icmp_error(&p, "10.0.2.2", 64, 11, 0, 1, b, sizeof b)
+				    : build_answer(&p, 64, b, sizeof b);
+		feed_ethernet(s, gateway, nic, b, n);
+	}
+	diagnose(s);
+	assert_non_null(s->cm.nat_family);
+	assert_string_equal(s->cm.nat_family, "VirtualBox NAT");
+	assert_string_equal(s->cm.nat_confidence, "likely");
+	assert_true(has_finding(&s->cm, FINDING_NAT_FAMILY));
+	assert_non_null(strstr(s->cm.summary, "VirtualBox NAT"));
+}
+
 /* LosKeeper/rapace traceroute.pcap: 15 answers to a UDP traceroute, none of its probes. */
 static void answers_without_probes(void **state)
 {
@@ -272,6 +315,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(reassembly_time_exceeded_is_no_hop, setup, teardown),
 		cmocka_unit_test_setup_teardown(time_exceeded_from_the_destination, setup, teardown),
 		cmocka_unit_test_setup_teardown(byte_swapped_quote_still_pairs, setup, teardown),
+		cmocka_unit_test_setup_teardown(virtualbox_nat_is_named, setup, teardown),
 		cmocka_unit_test(answers_without_probes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

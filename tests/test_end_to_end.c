@@ -147,6 +147,9 @@ static void slirp_with_host_capture(void **state)
 	xmlDocPtr doc = load_report(&r);
 	assert_xpath(doc, "/report/@version", "1");
 	assert_xpath(doc, "/report/diagnosis/@verdict", "ttl-reset");
+	/* slirp's gateway MAC 52:55:0a:00:02:02, slirp4netns' 10.0.2.100, its rebuilt errors. */
+	assert_xpath(doc, "/report/diagnosis/@nat-confidence", "likely");
+	assert_xpath(doc, "substring(/report/diagnosis/@nat-family, 1, 18)", "QEMU/slirp user ne");
 	assert_int_equal((int)xpath_number(doc, "count(/report/traces/trace)"), 3);
 
 	assert_xpath(doc, "/report/traces/trace[1]/@protocol", "tcp");
@@ -228,6 +231,7 @@ static void routed_control(void **state)
 	assert_int_equal(r.rc, 0);
 	xmlDocPtr doc = load_report(&r);
 	assert_xpath(doc, "/report/diagnosis/@verdict", "no-ttl-reset");
+	assert_xpath(doc, "/report/diagnosis/@nat-family", "");
 	const char *protocols[] = { "tcp", "icmp", "udp" };
 	for (int i = 1; i <= 3; i++) {
 		char expr[128];

@@ -1,0 +1,194 @@
+/*
+ * Which hypervisor NAT the guest sits behind, from what the guest capture
+ * shows: the MAC of the gateway its probes go to, its own NIC's vendor prefix,
+ * its address and its gateway's, and how the NAT behaves (slirp rebuilds the
+ * time-exceeded messages it relays). The fingerprints are the published
+ * defaults (shared/FIELD-NOTES.md; prefixes checked against the IEEE registry
+ * in Debian's ieee-data): a user can change every one of them, so the result
+ * is worded as "likely" or "possible", never as a fact.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "analyzer/nat_family.h"
+
+enum family {
+	FAMILY_VIRTUALBOX,
+	FAMILY_SLIRP,
+	FAMILY_VMWARE,
+	FAMILY_PARALLELS,
+	FAMILY_HYPERV,
+	FAMILY_COUNT
+};
+
+static const char *const family_names[FAMILY_COUNT] = {
+	[FAMILY_VIRTUALBOX] = "VirtualBox NAT",
+	[FAMILY_SLIRP] = "QEMU/slirp user networking (also slirp4netns, rootless podman)",
+	[FAMILY_VMWARE] = "VMware NAT",
+	[FAMILY_PARALLELS] = "Parallels Shared Network",
+	[FAMILY_HYPERV] = "Hyper-V / WSL2 NAT",
+};
+
+struct score {
+	int points[FAMILY_COUNT];
+	char reasons[FAMILY_COUNT][400];
+};
+
+static void add(struct score *s, enum family f, int points, const char *reason)
+{
+	s->points[f] += points;
+	size_t used = strlen(s->reasons[f]);
+	snprintf(s->reasons[f] + used, sizeof s->reasons[f] - used, "%s%s", used ? "; " : "", reason);
+}
+
+static bool prefix(const uint8_t mac[6], uint8_t a, uint8_t b, uint8_t c)
+{
+	return mac[0] == a && mac[1] == b && mac[2] == c;
+}
+
+static bool mac_known(const uint8_t mac[6])
+{
+	static const uint8_t zero[6];
+	return memcmp(mac, zero, 6) != 0;
+}
+
+static void score_nic(struct score *s, const uint8_t nic[6])
+{
+	if (prefix(nic, 0x08, 0x00, 0x27))
+		add(s, FAMILY_VIRTUALBOX, 2, "the guest's NIC has VirtualBox's prefix 08:00:27");
+	else if (prefix(nic, 0x52, 0x54, 0x00))
+		add(s, FAMILY_SLIRP, 1, "the guest's NIC has QEMU's prefix 52:54:00");
+	else if (prefix(nic, 0x00, 0x0c, 0x29) || prefix(nic, 0x00, 0x50, 0x56))
+		add(s, FAMILY_VMWARE, 2, "the guest's NIC has a VMware prefix (00:0c:29 or 00:50:56)");
+	else if (prefix(nic, 0x00, 0x1c, 0x42))
+		add(s, FAMILY_PARALLELS, 2, "the guest's NIC has Parallels' prefix 00:1c:42");
+	else if (prefix(nic, 0x00, 0x15, 0x5d))
+		add(s, FAMILY_HYPERV, 2, "the guest's NIC has Hyper-V's prefix 00:15:5d");
+}
+
+static void score_gateway_mac(struct score *s, const uint8_t gw[6])
+{
+	static const uint8_t vbox_gateway[6] = { 0x52, 0x54, 0x00, 0x12, 0x35, 0x02 };
+	if (!memcmp(gw, vbox_gateway, 6))
+		add(s, FAMILY_VIRTUALBOX, 3, "the gateway's MAC is VirtualBox NAT's 52:54:00:12:35:02");
+	else if (gw[0] == 0x52 && gw[1] == 0x55)
+		/* slirp gives its virtual hosts 52:55 followed by their IPv4 address. */
+		add(s, FAMILY_SLIRP, 3, "the gateway's MAC is slirp's 52:55 followed by its IP address");
+	else if (prefix(gw, 0x00, 0x50, 0x56))
+		add(s, FAMILY_VMWARE, 2, "the gateway's MAC has VMware's prefix 00:50:56");
+	else if (prefix(gw, 0x00, 0x1c, 0x42))
+		add(s, FAMILY_PARALLELS, 2, "the gateway's MAC has Parallels' prefix 00:1c:42");
+	else if (prefix(gw, 0x00, 0x15, 0x5d))
+		add(s, FAMILY_HYPERV, 2, "the gateway's MAC has Hyper-V's prefix 00:15:5d");
+}
+
+static bool addr_is(const struct ip_addr *a, uint8_t b0, uint8_t b1, uint8_t b2, int b3)
+{
+	return a->family == 4 && a->b[0] == b0 && a->b[1] == b1 && a->b[2] == b2 &&
+	       (b3 < 0 || a->b[3] == b3);
+}
+
+static void score_addresses(struct score *s, const struct ip_addr *guest, const struct ip_addr *gateway)
+{
+	if (addr_is(guest, 10, 0, 2, 15)) {
+		add(s, FAMILY_VIRTUALBOX, 1, "the guest has the default 10.0.2.15");
+		add(s, FAMILY_SLIRP, 1, "the guest has the default 10.0.2.15");
+	} else if (addr_is(guest, 10, 0, 2, 100)) {
+		add(s, FAMILY_SLIRP, 2, "the guest has slirp4netns' default 10.0.2.100");
+	} else if (addr_is(guest, 10, 211, 55, -1)) {
+		add(s, FAMILY_PARALLELS, 2, "the guest is in Parallels' default 10.211.55.0/24");
+	}
+	if (gateway && addr_is(gateway, 10, 0, 2, 2)) {
+		add(s, FAMILY_VIRTUALBOX, 1, "hop 1 is the default gateway 10.0.2.2");
+		add(s, FAMILY_SLIRP, 1, "hop 1 is the default gateway 10.0.2.2");
+	}
+}
+
+static void score_behaviour(struct score *s, const struct case_model *cm, uint32_t guest)
+{
+	for (size_t i = 0; i < cm->findings.len; i++) {
+		const struct finding *f = &cm->findings.items[i];
+		if (f->kind == FINDING_FORGED_TIME_EXCEEDED) {
+			add(s, FAMILY_SLIRP, 2, "time-exceeded messages rebuilt the way slirp rebuilds them");
+			break;
+		}
+		if (f->kind == FINDING_QUOTE_REBUILT_BY_NAT) {
+			add(s, FAMILY_VIRTUALBOX, 2, "quotes rebuilt with byte-swapped fields, as the VirtualBox NAT does");
+			break;
+		}
+	}
+	for (size_t i = 0; i < cm->traces.len; i++) {
+		const struct trace *t = &cm->traces.items[i];
+		if (t->capture == guest && t->hops.len && t->hops.items[0].answers &&
+		    !t->hops.items[0].is_destination && t->hops.items[0].reply_ttl == 128) {
+			add(s, FAMILY_HYPERV, 1, "hop 1 answers with TTL 128, as the Windows host NAT does");
+			break;
+		}
+	}
+}
+
+/* The agent's probes: their NIC, the MAC they are sent to, and who answers at TTL 1. */
+static bool observe(const struct case_model *cm, uint32_t guest, struct ip_addr *agent,
+		    uint8_t nic[6], uint8_t gateway_mac[6], const struct ip_addr **gateway, uint64_t *frame)
+{
+	*gateway = NULL;
+	bool found = false;
+	for (size_t i = 0; i < cm->traces.len && !found; i++) {
+		const struct trace *t = &cm->traces.items[i];
+		if (t->capture != guest || t->rebuilt_from_replies || !t->hops.len)
+			continue;
+		const struct hop *h = &t->hops.items[0];
+		if (h->request < 0 || !cm->requests.items[h->request].has_mac)
+			continue;
+		const struct request *q = &cm->requests.items[h->request];
+		*agent = t->src;
+		memcpy(nic, q->src_mac, 6);
+		memcpy(gateway_mac, q->dst_mac, 6);
+		*frame = q->frame;
+		if (h->answers && !h->is_destination)
+			*gateway = &h->addr;
+		found = true;
+	}
+	return found;
+}
+
+void nat_family_guess(struct case_model *cm, uint32_t guest)
+{
+	struct ip_addr agent;
+	uint8_t nic[6], gateway_mac[6];
+	const struct ip_addr *gateway;
+	uint64_t frame;
+	if (!observe(cm, guest, &agent, nic, gateway_mac, &gateway, &frame))
+		return;
+	struct score s;
+	memset(&s, 0, sizeof s);
+	score_nic(&s, nic);
+	if (mac_known(gateway_mac))
+		score_gateway_mac(&s, gateway_mac);
+	score_addresses(&s, &agent, gateway);
+	score_behaviour(&s, cm, guest);
+
+	int best = 0;
+	for (int f = 1; f < FAMILY_COUNT; f++)
+		if (s.points[f] > s.points[best])
+			best = f;
+	if (s.points[best] < 2)
+		return;
+	cm->nat_family = family_names[best];
+	cm->nat_confidence = s.points[best] >= 4 ? "likely" : "possible";
+
+	struct finding *f = VEC_PUSH(&cm->findings);
+	if (!f)
+		return;
+	f->kind = FINDING_NAT_FAMILY;
+	f->trace = -1;
+	VEC_INIT(&f->evidence, 4);
+	snprintf(f->text, sizeof f->text, "The guest %s behind %s: %s.",
+		 s.points[best] >= 4 ? "likely sits" : "may sit", family_names[best], s.reasons[best]);
+	struct evidence *e = VEC_PUSH(&f->evidence);
+	if (e) {
+		e->capture = guest;
+		e->frame = frame;
+		e->role = "probe (its MAC addresses)";
+	}
+}
