@@ -2,33 +2,49 @@
 # record-lab.sh - record the ttlsleuth sample captures in a throw-away
 # network-namespace lab.
 #
-#   sudo bash samples/record-lab.sh            # both scenarios
-#   sudo bash samples/record-lab.sh routed     # only one of them
+#   sudo bash samples/record-lab.sh                 # legacy pair: slirp/ and routed/
+#   sudo bash samples/record-lab.sh routed          # only one of them (slirp|routed)
+#   sudo bash samples/record-lab.sh matrix          # the whole matrix into lab/
+#   sudo bash samples/record-lab.sh matrix pasta nat-classic-v6
+#                                                   # some scenarios (all families,
+#                                                   # or one with -v4 / -v6)
+#   sudo TOOLS="traceroute-tcp mtr-icmp" bash samples/record-lab.sh matrix slirp
 #
-# Topology (IPv4; see README.md next to this script):
+# Topology (see README.md next to this script):
 #
-#   guest ==(slirp4netns | veth)== host --198.18.1.0/24-- r1 --198.18.2.0/24--
-#         r2 --198.18.3.0/24-- r3 --203.0.113.0/24-- target (203.0.113.10)
+#   guest ==(slirp4netns | pasta | veth)== host --198.18.1.0/24-- r1
+#         --198.18.2.0/24-- r2 --198.18.3.0/24-- r3 --203.0.113.0/24--
+#         target (203.0.113.10; 2001:db8:113::10 in the matrix)
 #
-# Scenario "slirp":  guest reaches host through slirp4netns (user-space NAT,
-#                    the libslirp of QEMU user networking / rootless
-#                    containers). slirp re-originates every flow from its own
-#                    sockets in tsl-host: TCP and ICMP echo leave with the
-#                    host's TTL 64 whatever the guest sent (libslirp 4.7
-#                    carries UDP TTLs over, minus one; see README.md).
-# Scenario "routed": guest <-> host is a plain veth and host forwards: the
-#                    control case, TTLs are decremented hop by hop.
+# Legacy mode (the captures in slirp/ and routed/, IPv4 only, three
+# traceroutes per capture):
+#   "slirp":  guest reaches host through slirp4netns (user-space NAT, the
+#             libslirp of QEMU user networking / rootless containers).
+#   "routed": guest <-> host is a plain veth and host forwards: the control.
+#   Output: <OUT_DIR>/<scenario>/{guest,host}.pcap and
+#           <OUT_DIR>/<scenario>/traceroute-{tcp,icmp,udp}.txt
 #
-# In each scenario the guest runs three traceroutes (TCP SYN, ICMP echo,
-# classic UDP) while tcpdump records the guest's interface and the host's
-# uplink towards r1. Output: samples/<scenario>/{guest,host}.pcap and
-# samples/<scenario>/traceroute-{tcp,icmp,udp}.txt
+# Matrix mode (one capture pair per scenario, IP version and tool):
+#   scenarios   slirp, slirp-noping, pasta, nat-classic, nat-network,
+#               kernel-nat, routed   (see matrix_setup below / README.md)
+#   tools       traceroute-tcp tcptraceroute mtr-tcp hping3-tcp scamper-tcp
+#               traceroute-icmp traceroute-udp mtr-icmp
+#   Output: <OUT_DIR>/lab/<scenario>-v<4|6>/<tool>/{guest.pcap,host.pcap,
+#           output.txt} (+ format variants in a few runs), the run index
+#           <OUT_DIR>/lab/runs.tsv and <OUT_DIR>/lab/versions.txt; then
+#           make-manifest.py writes <OUT_DIR>/manifest.tsv and
+#           <OUT_DIR>/lab/ttl-facts.tsv (needs tshark).
 #
-# Safety: every address used lives in namespaces this script creates; no
-# namespace has a route that leads out of the lab (the guest's default route
-# points into the lab), traceroute runs with -n, slirp4netns with
-# --disable-dns and --disable-host-loopback. The root namespace is never
-# touched. Everything is removed on exit, also on error (trap cleanup EXIT).
+# Safety: every address used lives in namespaces this script creates
+# (tsl-guest, tsl-host, tsl-r1..3, tsl-target); no namespace has a route that
+# leads out of the lab (only the guest has a default route, into the lab; the
+# host has none); all tools get numeric addresses and run with -n (no DNS);
+# slirp4netns runs with --disable-dns --disable-host-loopback, pasta inside
+# tsl-host (never the root namespace) with -D none -S none, no port
+# forwarding, --no-map-gw, no DHCP/DHCPv6/RA. nftables rules are only ever
+# loaded inside tsl-host. The root namespace is never touched. Everything is
+# removed on exit, also on error (trap cleanup EXIT); processes are ended by
+# PID only.
 
 set -Eeuo pipefail
 
@@ -36,10 +52,10 @@ set -Eeuo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 OUT_DIR=${OUT_DIR:-$SCRIPT_DIR}
+MODE=legacy                            # legacy | matrix (set in main)
 
-# Address families to configure. Only IPv4 is recorded for now. To add IPv6:
-# append 6 here, fill ADDR6/ROUTES6/TARGET6 below and add "-6" variants of
-# the traces in TRACES (slirp4netns then needs --enable-ipv6).
+# Address families to configure: legacy mode is IPv4 only (IPv6 disabled in
+# every namespace); matrix mode sets (4 6).
 FAMILIES=(4)
 
 NS_GUEST=tsl-guest
@@ -52,6 +68,7 @@ CORE_NS=("$NS_HOST" "$NS_R1" "$NS_R2" "$NS_R3" "$NS_TARGET")
 ROUTER_NS=("$NS_R1" "$NS_R2" "$NS_R3")
 
 TARGET4=203.0.113.10
+TARGET6=2001:db8:113::10
 TARGET_TCP_PORT=80
 MAX_TTL=10
 
@@ -76,7 +93,7 @@ declare -A ADDR4=(
 # Explicit IPv4 routes only ("namespace prefix gateway"). Forward towards
 # 203.0.113.0/24, backward towards 198.18.x/24 and the routed guest subnet
 # 192.0.2.0/24. No namespace gets a default route here, so nothing can leak
-# out of the lab. (slirp's guest subnet 10.0.2.0/24 never leaves slirp.)
+# out of the lab. (The NAT scenarios' guest subnets never leave the host.)
 ROUTES4=(
     "$NS_HOST   198.18.2.0/24   198.18.1.2"
     "$NS_HOST   198.18.3.0/24   198.18.1.2"
@@ -94,6 +111,32 @@ ROUTES4=(
     "$NS_TARGET 192.0.2.0/24    203.0.113.1"
 )
 
+# IPv6 (matrix mode only): documentation prefix 2001:db8::/32, the subnets
+# mirror the IPv4 ones (198.18.N.0/24 -> 2001:db8:18:N::/64, 203.0.113.0/24
+# -> 2001:db8:113::/64, routed guest 192.0.2.0/24 -> 2001:db8:192::/64).
+declare -A ADDR6=(
+    [$NS_HOST/h-r1]=2001:db8:18:1::1/64  [$NS_R1/r1-h]=2001:db8:18:1::2/64
+    [$NS_R1/r1-r2]=2001:db8:18:2::1/64   [$NS_R2/r2-r1]=2001:db8:18:2::2/64
+    [$NS_R2/r2-r3]=2001:db8:18:3::1/64   [$NS_R3/r3-r2]=2001:db8:18:3::2/64
+    [$NS_R3/r3-t]=2001:db8:113::1/64     [$NS_TARGET/t-r3]=2001:db8:113::10/64
+)
+ROUTES6=(
+    "$NS_HOST   2001:db8:18:2::/64  2001:db8:18:1::2"
+    "$NS_HOST   2001:db8:18:3::/64  2001:db8:18:1::2"
+    "$NS_HOST   2001:db8:113::/64   2001:db8:18:1::2"
+    "$NS_R1     2001:db8:18:3::/64  2001:db8:18:2::2"
+    "$NS_R1     2001:db8:113::/64   2001:db8:18:2::2"
+    "$NS_R1     2001:db8:192::/64   2001:db8:18:1::1"
+    "$NS_R2     2001:db8:113::/64   2001:db8:18:3::2"
+    "$NS_R2     2001:db8:18:1::/64  2001:db8:18:2::1"
+    "$NS_R2     2001:db8:192::/64   2001:db8:18:2::1"
+    "$NS_R3     2001:db8:18:1::/64  2001:db8:18:3::1"
+    "$NS_R3     2001:db8:18:2::/64  2001:db8:18:3::1"
+    "$NS_R3     2001:db8:192::/64   2001:db8:18:3::1"
+    "$NS_TARGET 2001:db8:18::/48    2001:db8:113::1"
+    "$NS_TARGET 2001:db8:192::/64   2001:db8:113::1"
+)
+
 # Routed scenario: guest <-> host veth.
 ROUTED_GUEST_IF=g-h
 ROUTED_HOST_IF=h-g
@@ -104,11 +147,51 @@ ROUTED_HOST4=192.0.2.1/24
 SLIRP_IF=tap0
 SLIRP_GUEST4=10.0.2.100
 
-# The three traces: "name|traceroute options" (target and -m appended).
+# The three traces of legacy mode: "name|traceroute options" (target and -m
+# appended).
 TRACES=(
     "tcp|-n -T -p $TARGET_TCP_PORT"
     "icmp|-n -I"
     "udp|-n"
+)
+
+# ---------------------------------------------------------- matrix settings
+
+LAB_SUBDIR=lab
+MATRIX_SCENARIOS=(slirp slirp-noping pasta nat-classic nat-network kernel-nat routed)
+MATRIX_TOOLS=(traceroute-tcp tcptraceroute mtr-tcp hping3-tcp scamper-tcp
+              traceroute-icmp traceroute-udp mtr-icmp)
+M_MAX_TTL=8             # max TTL of every tool in the matrix
+M_QUERIES=2             # probes per TTL (traceroute, tcptraceroute, scamper)
+M_MTR_CYCLES=2          # mtr -c
+M_TOOL_TIMEOUT=60       # seconds, per tool run
+
+# Guest-side addresses of the veth scenarios: "guest/len gateway".
+declare -A VETH_NET=(
+    [nat-classic/4]="10.0.2.15/24 10.0.2.2"        # VirtualBox NAT numbering
+    [nat-classic/6]="fd00:2::15/64 fd00:2::2"
+    [nat-network/4]="10.0.2.15/24 10.0.2.1"        # VirtualBox NAT Network numbering
+    [nat-network/6]="fd00:2::15/64 fd00:2::1"
+    [kernel-nat/4]="192.168.122.15/24 192.168.122.1"  # libvirt default network numbering
+    [kernel-nat/6]="fd00:122::15/64 fd00:122::1"
+    [routed/4]="192.0.2.10/24 192.0.2.1"
+    [routed/6]="2001:db8:192::10/64 2001:db8:192::1"
+)
+# slirp4netns: fixed guest MAC (QEMU's default NIC address) so that the
+# SLAAC address is the same in every run: fd00::5054:ff:fe12:3456.
+SLIRP_MAC=52:54:00:12:34:56
+PASTA_IF=eth0
+
+# Extra captures, taken at the same time as guest.pcap/host.pcap, in other
+# file formats: "<scenario>-v<N>/<tool>" -> variants.
+#   guest-any    tcpdump -i any -y LINUX_SLL2 in the guest  -> guest-any.pcap
+#   guest-nano   tcpdump --time-stamp-precision=nano         -> guest-nano.pcap
+#   guest-pcapng dumpcap (pcapng)                            -> guest.pcapng
+#   host-any     tcpdump -i any -y LINUX_SLL2 in tsl-host    -> host-any.pcap
+declare -A VARIANTS=(
+    [slirp-v4/traceroute-tcp]="guest-any guest-nano guest-pcapng host-any"
+    [pasta-v6/traceroute-tcp]="guest-any guest-nano guest-pcapng"
+    [nat-classic-v4/traceroute-tcp]="host-any"
 )
 
 # Processes we start are recorded here too, so that a later run can end the
@@ -184,6 +267,23 @@ require_tools() {
         log "note: ethtool not found, veth checksum offload stays on (captures may show 'incorrect cksum' on locally sent packets)"
 }
 
+# Matrix mode needs more: tool -> Debian package.
+require_matrix_tools() {
+    local spec t pkg missing=() pkgs=()
+    for spec in pasta:passt nft:nftables mtr:mtr-tiny hping3:hping3 \
+                scamper:scamper tcptraceroute.mt:tcptraceroute \
+                dumpcap:wireshark-common; do
+        t=${spec%%:*} pkg=${spec#*:}
+        if ! command -v "$t" >/dev/null 2>&1; then
+            missing+=("$t"); pkgs+=("$pkg")
+        fi
+    done
+    ((${#missing[@]} == 0)) ||
+        die "missing tools: ${missing[*]} (DEBIAN_FRONTEND=noninteractive apt-get install -y ${pkgs[*]})"
+    command -v tshark >/dev/null 2>&1 ||
+        log "note: tshark not found: manifest.tsv will not be regenerated (apt-get install -y tshark)"
+}
+
 # ----------------------------------------------------------- lab lifecycle
 
 # End processes recorded by an earlier run that did not clean up, but only
@@ -196,7 +296,8 @@ kill_recorded_leftovers() {
         [[ $pid =~ ^[0-9]+$ ]] || continue
         exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || continue
         case $exe in
-            */tcpdump | */slirp4netns | */python3* | */traceroute*)
+            */tcpdump | */slirp4netns | */python3* | */traceroute* | */pasta | \
+            */passt | */dumpcap)
                 log "ending leftover PID $pid ($exe) from an earlier run"
                 kill "$pid" 2>/dev/null && killed+=("$pid") ;;
         esac
@@ -242,6 +343,14 @@ init_namespace() {
         # later (veths moved in, slirp's tap0).
         nsx "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
         nsx "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+    else
+        # Dual-stack lab: no duplicate address detection (addresses usable
+        # at once, no DAD probes) and no router solicitations (the lab has
+        # no router advertisements, except slirp's; see matrix_guest_ns).
+        nsx "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0
+        nsx "$ns" sysctl -qw net.ipv6.conf.default.accept_dad=0
+        nsx "$ns" sysctl -qw net.ipv6.conf.all.router_solicitations=0
+        nsx "$ns" sysctl -qw net.ipv6.conf.default.router_solicitations=0
     fi
 }
 
@@ -293,15 +402,33 @@ build_core() {
     # slirp relays the guest's ICMP echo through unprivileged ping sockets
     # (SOCK_DGRAM/IPPROTO_ICMP); allow them for every group in tsl-host.
     nsx "$NS_HOST" sysctl -qw net.ipv4.ping_group_range="0 2147483647"
+
+    if [[ " ${FAMILIES[*]} " == *" 6 "* ]]; then
+        for key in "${!ADDR6[@]}"; do
+            nsx "${key%%/*}" ip -6 addr add "${ADDR6[$key]}" dev "${key#*/}" nodad
+        done
+        for route in "${ROUTES6[@]}"; do
+            read -r ns prefix gw <<<"$route"
+            nsx "$ns" ip -6 route add "$prefix" via "$gw"
+        done
+        for ns in "${ROUTER_NS[@]}"; do
+            nsx "$ns" sysctl -qw net.ipv6.conf.all.forwarding=1
+        done
+        for ns in "${ROUTER_NS[@]}" "$NS_HOST" "$NS_TARGET"; do
+            nsx "$ns" sysctl -qw net.ipv6.icmp.ratelimit=0
+        done
+    fi
 }
 
 start_target_listener() {
     # Listens on TCP port 80 and accepts (then closes) connections in a loop,
-    # so TCP SYN probes that reach the target get a SYN-ACK.
+    # so TCP SYN probes that reach the target get a SYN-ACK. In matrix mode
+    # one dual-stack socket (IPv4-mapped) serves both families.
     local py
     py=$(command -v python3)
     [[ -x /usr/bin/python3 ]] && py=/usr/bin/python3
-    start_bg "$WORK/listener.log" ip netns exec "$NS_TARGET" "$py" -c '
+    if [[ $MODE == legacy ]]; then
+        start_bg "$WORK/listener.log" ip netns exec "$NS_TARGET" "$py" -c '
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -311,7 +438,20 @@ while True:
     c, _ = s.accept()
     c.close()
 '
-    log "TCP listener on $TARGET4:$TARGET_TCP_PORT, PID $BG_PID"
+    else
+        start_bg "$WORK/listener.log" ip netns exec "$NS_TARGET" "$py" -c '
+import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.bind(("::", '"$TARGET_TCP_PORT"'))
+s.listen(64)
+while True:
+    c, _ = s.accept()
+    c.close()
+'
+    fi
+    log "TCP listener on target port $TARGET_TCP_PORT, PID $BG_PID"
     wait_for "TCP listener" 50 \
         bash -c "ip netns exec $NS_TARGET ss -Hltn 'sport = :$TARGET_TCP_PORT' | grep -q LISTEN"
 }
@@ -367,15 +507,24 @@ teardown_routed() {
 }
 
 # Start tcpdump in a namespace (PID left in BG_PID); wait until it is
-# really capturing.
+# really capturing. Extra tcpdump options may follow the name.
 start_capture() {
-    local ns=$1 dev=$2 file=$3 name=$4
+    local ns=$1 dev=$2 file=$3 name=$4; shift 4
     rm -f "$file"
     # -Z root: Debian's tcpdump otherwise drops to user tcpdump before
     # opening the -w file, which may not be writable for it.
     start_bg "$WORK/tcpdump-$name.log" \
-        ip netns exec "$ns" tcpdump -U -n -Z root -i "$dev" -w "$file"
+        ip netns exec "$ns" tcpdump -U -n -Z root "$@" -i "$dev" -w "$file"
     wait_for "tcpdump on $ns/$dev" 100 grep -q 'listening on' "$WORK/tcpdump-$name.log"
+}
+
+# The same with dumpcap, which writes pcapng.
+start_capture_pcapng() {
+    local ns=$1 dev=$2 file=$3 name=$4
+    rm -f "$file"
+    start_bg "$WORK/dumpcap-$name.log" \
+        ip netns exec "$ns" dumpcap -i "$dev" -w "$file"
+    wait_for "dumpcap on $ns/$dev" 100 grep -q 'Capturing on' "$WORK/dumpcap-$name.log"
 }
 
 run_traces() {
@@ -420,17 +569,425 @@ record_scenario() {
               "$dir/traceroute-tcp.txt" "$dir/traceroute-icmp.txt" "$dir/traceroute-udp.txt")
 }
 
+# ================================================================= matrix
+#
+# One guest namespace per (scenario, family), built by matrix_setup and
+# removed by matrix_teardown; in it every tool runs once, each run with its
+# own captures. The guest namespace is single-stack: IPv6 disabled for v4
+# runs; for v6 runs the veth guests get only IPv6 addresses (slirp4netns
+# and pasta also configure their IPv4 side, which stays unused).
+
+M_GUEST_ADDR=""         # guest's own address (v4 or v6) for this run
+M_GATEWAY=""            # what the guest's default route points to
+M_HOST_GUEST_IF=""      # host end of the guest link (veth scenarios)
+M_PROC_PID=""           # slirp4netns / pasta PID of this scenario
+M_NFT=""                # nftables ruleset loaded in tsl-host (text)
+RUNS_TSV=""
+
+matrix_guest_ns() {
+    local family=$1 want_ra=${2:-0}
+    ip netns add "$NS_GUEST"
+    nsx "$NS_GUEST" ip link set lo up
+    if [[ $family == 4 ]]; then
+        nsx "$NS_GUEST" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+        nsx "$NS_GUEST" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+    else
+        nsx "$NS_GUEST" sysctl -qw net.ipv6.conf.all.accept_dad=0
+        nsx "$NS_GUEST" sysctl -qw net.ipv6.conf.default.accept_dad=0
+        if ((!want_ra)); then
+            nsx "$NS_GUEST" sysctl -qw net.ipv6.conf.all.router_solicitations=0
+            nsx "$NS_GUEST" sysctl -qw net.ipv6.conf.default.router_solicitations=0
+            nsx "$NS_GUEST" sysctl -qw net.ipv6.conf.default.accept_ra=0
+        fi
+    fi
+}
+
+# Host forwarding: on for the kernel scenarios, off for the user-space NATs
+# (slirp and pasta re-originate flows from sockets; the host routes nothing).
+host_forwarding() {
+    local on=$1
+    nsx "$NS_HOST" sysctl -qw net.ipv4.ip_forward="$on"
+    nsx "$NS_HOST" sysctl -qw net.ipv6.conf.all.forwarding="$on"
+}
+
+# nftables rules of the kernel NAT scenarios, loaded into tsl-host only.
+# Neighbour discovery must keep hop limit 255 (RFC 4861: receivers drop it
+# otherwise), so it is exempt from the hop-limit rewriting.
+nft_ruleset() {
+    local scenario=$1 net4=$2 net6=$3
+    local nd='icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, nd-redirect } accept'
+    echo "table inet tsl_lab {"
+    case $scenario in
+    nat-classic)
+        # TTL 1 expires at the host (normal forwarding: time exceeded from
+        # the host); everything the guest sends that is forwarded out leaves
+        # with TTL 64; everything forwarded or sent to the guest gets TTL 64.
+        cat <<EOF
+    chain postrouting_ttl {
+        type filter hook postrouting priority mangle; policy accept;
+        $nd
+        oifname "$HOST_UPLINK" ip saddr $net4 ip ttl set 64
+        oifname "$HOST_UPLINK" ip6 saddr $net6 ip6 hoplimit set 64
+        oifname "$M_HOST_GUEST_IF" ip ttl set 64
+        oifname "$M_HOST_GUEST_IF" ip6 hoplimit set 64
+    }
+EOF
+        ;;
+    nat-network)
+        # Before routing, every packet from the guest gets TTL 64, so
+        # nothing expires at the host; after routing, what leaves towards
+        # r1 is set to 64 again (63 after the host's decrement otherwise);
+        # everything to the guest gets TTL 255.
+        cat <<EOF
+    chain prerouting_ttl {
+        type filter hook prerouting priority mangle; policy accept;
+        $nd
+        iifname "$M_HOST_GUEST_IF" ip ttl set 64
+        iifname "$M_HOST_GUEST_IF" ip6 hoplimit set 64
+    }
+    chain postrouting_ttl {
+        type filter hook postrouting priority mangle; policy accept;
+        $nd
+        oifname "$HOST_UPLINK" ip saddr $net4 ip ttl set 64
+        oifname "$HOST_UPLINK" ip6 saddr $net6 ip6 hoplimit set 64
+        oifname "$M_HOST_GUEST_IF" ip ttl set 255
+        oifname "$M_HOST_GUEST_IF" ip6 hoplimit set 255
+    }
+EOF
+        ;;
+    esac
+    cat <<EOF
+    chain postrouting_nat {
+        type nat hook postrouting priority srcnat; policy accept;
+        oifname "$HOST_UPLINK" ip saddr $net4 masquerade
+        oifname "$HOST_UPLINK" ip6 saddr $net6 masquerade
+    }
+}
+EOF
+}
+
+# Prefix of an address/len, e.g. 10.0.2.15/24 -> 10.0.2.0/24 (python3 is
+# a requirement anyway).
+net_of() {
+    python3 -c 'import ipaddress,sys; print(ipaddress.ip_interface(sys.argv[1]).network)' "$1"
+}
+
+setup_veth_scenario() {
+    local scenario=$1 family=$2 guest gw hostaddr plen net4="" net6=""
+    read -r guest gw <<<"${VETH_NET[$scenario/$family]}"
+    plen=${guest#*/}
+    hostaddr=$gw/$plen
+    matrix_guest_ns "$family"
+    M_HOST_GUEST_IF=$ROUTED_HOST_IF
+    add_veth "$NS_GUEST" "$ROUTED_GUEST_IF" "$NS_HOST" "$M_HOST_GUEST_IF"
+    if [[ $family == 4 ]]; then
+        nsx "$NS_GUEST" ip -4 addr add "$guest" dev "$ROUTED_GUEST_IF"
+        nsx "$NS_HOST" ip -4 addr add "$hostaddr" dev "$M_HOST_GUEST_IF"
+        nsx "$NS_GUEST" ip -4 route add default via "$gw"
+    else
+        nsx "$NS_GUEST" ip -6 addr add "$guest" dev "$ROUTED_GUEST_IF" nodad
+        nsx "$NS_HOST" ip -6 addr add "$hostaddr" dev "$M_HOST_GUEST_IF" nodad
+        nsx "$NS_GUEST" ip -6 route add default via "$gw"
+    fi
+    host_forwarding 1
+    GUEST_IF=$ROUTED_GUEST_IF
+    M_GUEST_ADDR=${guest%/*}
+    M_GATEWAY=$gw
+    M_NFT=""
+    if [[ $scenario != routed ]]; then
+        # Both families' prefixes are needed in the ruleset text; the other
+        # family's entry is simply never matched.
+        net4=$(net_of "${VETH_NET[$scenario/4]%% *}")
+        net6=$(net_of "${VETH_NET[$scenario/6]%% *}")
+        M_NFT=$(nft_ruleset "$scenario" "$net4" "$net6")
+        printf '%s\n' "$M_NFT" | nsx "$NS_HOST" nft -f -
+    fi
+}
+
+setup_slirp_matrix() {
+    local scenario=$1 family=$2 args
+    matrix_guest_ns "$family" 1          # slirp's RA gives the guest its IPv6 address
+    host_forwarding 0
+    args=(--configure --mtu=1500 --disable-dns --disable-host-loopback
+          "--macaddress=$SLIRP_MAC")
+    [[ $family == 6 ]] && args+=(--enable-ipv6)
+    if [[ $scenario == slirp-noping ]]; then
+        # No ICMP sockets for slirp: ping sockets forbidden to every group
+        # in tsl-host, and slirp4netns' sandbox drops all capabilities but
+        # CAP_NET_BIND_SERVICE, so it cannot open a raw socket either (as
+        # root it would otherwise fall back to one). This is how QEMU/slirp
+        # runs as an ordinary user on a host whose ping_group_range
+        # excludes that user.
+        nsx "$NS_HOST" sysctl -qw net.ipv4.ping_group_range="1 0"
+        args+=(--enable-sandbox)
+    else
+        nsx "$NS_HOST" sysctl -qw net.ipv4.ping_group_range="0 2147483647"
+    fi
+    start_bg "$WORK/slirp4netns-$scenario-$family.log" \
+        ip netns exec "$NS_HOST" slirp4netns "${args[@]}" \
+        --netns-type=path "/run/netns/$NS_GUEST" "$SLIRP_IF"
+    M_PROC_PID=$BG_PID
+    log "slirp4netns ${args[*]} PID $M_PROC_PID"
+    wait_for "$SLIRP_IF up in guest" 100 \
+        bash -c "ip -n $NS_GUEST -4 addr show dev $SLIRP_IF up | grep -q 'inet $SLIRP_GUEST4/' &&
+                 ip -n $NS_GUEST -4 route show default | grep -q $SLIRP_IF"
+    if [[ $family == 6 ]]; then
+        # SLAAC from slirp's router advertisement (prefix fd00::/64,
+        # router fe80::2).
+        wait_for "IPv6 address from slirp's RA" 150 \
+            bash -c "ip -n $NS_GUEST -6 addr show dev $SLIRP_IF scope global | grep -v tentative | grep -q 'inet6 fd00::' &&
+                     ip -n $NS_GUEST -6 route show default | grep -q $SLIRP_IF"
+        M_GUEST_ADDR=$(ip -n "$NS_GUEST" -6 addr show dev "$SLIRP_IF" scope global |
+                       awk '/inet6 fd00::/ {sub(/\/.*/, "", $2); print $2; exit}')
+        M_GATEWAY=$(ip -n "$NS_GUEST" -6 route show default | awk '{print $3; exit}')
+    else
+        M_GUEST_ADDR=$SLIRP_GUEST4
+        M_GATEWAY=10.0.2.2
+    fi
+    kill -0 "$M_PROC_PID" || die "slirp4netns exited: $(cat "$WORK/slirp4netns-$scenario-$family.log")"
+    GUEST_IF=$SLIRP_IF
+    M_NFT=""
+}
+
+setup_pasta_matrix() {
+    local family=$1 gw addr args
+    matrix_guest_ns "$family"
+    host_forwarding 0
+    nsx "$NS_HOST" sysctl -qw net.ipv4.ping_group_range="0 2147483647"
+    if [[ $family == 4 ]]; then
+        gw=${ADDR4[$NS_R1/r1-h]%/*}; addr=${ADDR4[$NS_HOST/h-r1]%/*}
+    else
+        gw=${ADDR6[$NS_R1/r1-h]%/*}; addr=${ADDR6[$NS_HOST/h-r1]%/*}
+    fi
+    # pasta runs inside tsl-host (it copies that namespace's address and
+    # route of -i h-r1 into the guest: the guest gets the host's own
+    # address). tsl-host has no default route, so the gateway is given with
+    # -g (r1's address, which pasta impersonates towards the guest).
+    # --runas 0:0: as root pasta would otherwise switch to "nobody" before
+    # joining the guest namespace, which then fails ("Couldn't switch to
+    # pasta namespaces"); joining by path needs CAP_SYS_ADMIN.
+    args=(-f --runas 0:0 -l "$WORK/pasta-$family.log" --config-net -m 1500
+          "-$family" -i "$HOST_UPLINK" -g "$gw" -D none -S none
+          -t none -u none -T none -U none --no-map-gw
+          --no-dhcp --no-dhcpv6 --no-ra -I "$PASTA_IF")
+    start_bg "$WORK/pasta-$family.out" \
+        ip netns exec "$NS_HOST" pasta "${args[@]}" --netns "/run/netns/$NS_GUEST"
+    M_PROC_PID=$BG_PID
+    log "pasta ${args[*]} PID $M_PROC_PID"
+    wait_for "$PASTA_IF configured by pasta" 100 \
+        bash -c "ip -n $NS_GUEST -$family addr show dev $PASTA_IF up | grep -q 'inet6\\? $addr/' &&
+                 ip -n $NS_GUEST -$family route show default | grep -q $PASTA_IF"
+    kill -0 "$M_PROC_PID" || die "pasta exited: $(cat "$WORK/pasta-$family.out")"
+    GUEST_IF=$PASTA_IF
+    M_GUEST_ADDR=$addr
+    M_GATEWAY=$gw
+    M_NFT=""
+}
+
+matrix_setup() {
+    local scenario=$1 family=$2
+    M_PROC_PID=""
+    case $scenario in
+        slirp | slirp-noping) setup_slirp_matrix "$scenario" "$family" ;;
+        pasta) setup_pasta_matrix "$family" ;;
+        nat-classic | nat-network | kernel-nat | routed)
+            setup_veth_scenario "$scenario" "$family" ;;
+        *) die "unknown matrix scenario $scenario" ;;
+    esac
+    # Interface bring-up sends MLD reports / router solicitations for a
+    # second or two; let them pass before the first capture starts.
+    sleep 3
+}
+
+matrix_teardown() {
+    local scenario=$1
+    [[ -z $M_PROC_PID ]] || stop_pid "$M_PROC_PID" TERM
+    [[ -z $M_NFT ]] || nsx "$NS_HOST" nft delete table inet tsl_lab
+    ip netns del "$NS_GUEST"
+    host_forwarding 0
+    nsx "$NS_HOST" sysctl -qw net.ipv4.ping_group_range="0 2147483647"
+    M_PROC_PID="" M_NFT=""
+}
+
+tool_protocol() {
+    case $1 in
+        *-icmp) echo icmp ;;
+        *-udp) echo udp ;;
+        *) echo tcp ;;
+    esac
+}
+
+# IPv4-only tools: hping3 3.0.0-alpha-2 has no IPv6 support, tcptraceroute
+# 1.5beta7 (libnet) neither.
+tool_supports() {
+    local tool=$1 family=$2
+    [[ $family == 4 ]] && return 0
+    case $tool in hping3-tcp | tcptraceroute) return 1 ;; esac
+    return 0
+}
+
+# The command line of a tool (array M_CMD), run in the guest.
+tool_command() {
+    local tool=$1 family=$2 target=$3 q=$M_QUERIES m=$M_MAX_TTL p=$TARGET_TCP_PORT
+    case $tool in
+        traceroute-tcp)  M_CMD=(traceroute "-$family" -n -T -p "$p" -q "$q" -w 1 -m "$m" "$target") ;;
+        traceroute-icmp) M_CMD=(traceroute "-$family" -n -I -q "$q" -w 1 -m "$m" "$target") ;;
+        traceroute-udp)  M_CMD=(traceroute "-$family" -n -q "$q" -w 1 -m "$m" "$target") ;;
+        tcptraceroute)   M_CMD=(tcptraceroute.mt -n -q "$q" -w 1 -m "$m" "$target" "$p") ;;
+        mtr-tcp)         M_CMD=(mtr "-$family" -n --tcp -P "$p" --report -c "$M_MTR_CYCLES"
+                                -i 0.5 -G 1 -m "$m" "$target") ;;
+        mtr-icmp)        M_CMD=(mtr "-$family" -n --report -c "$M_MTR_CYCLES"
+                                -i 0.5 -G 1 -m "$m" "$target") ;;
+        # stdbuf: hping3 writes part of a line to stdout and the rest to
+        # stderr; unbuffered, the saved output keeps the order it was printed in.
+        hping3-tcp)      M_CMD=(stdbuf -o0 -e0 hping3 -n --traceroute -S -p "$p" -c "$m"
+                                -i u300000 "$target") ;;
+        scamper-tcp)     M_CMD=(scamper -O text -c "trace -P tcp -d $p -q $q -w 1 -m $m" -i "$target") ;;
+        *) die "unknown tool $tool" ;;
+    esac
+}
+
+record_run() {
+    local scenario=$1 family=$2 tool=$3 target name dir rel v rc pid
+    local pids=() files=()
+    name=$scenario-v$family
+    rel=$LAB_SUBDIR/$name/$tool
+    dir=$OUT_DIR/$rel
+    mkdir -p "$dir"
+    rm -f "$dir"/*.pcap "$dir"/*.pcapng "$dir"/output.txt
+    if [[ $family == 4 ]]; then target=$TARGET4; else target=$TARGET6; fi
+    tool_command "$tool" "$family" "$target"
+
+    start_capture "$NS_GUEST" "$GUEST_IF" "$dir/guest.pcap" "$name-$tool-guest"
+    pids+=("$BG_PID"); files+=("$dir/guest.pcap")
+    start_capture "$NS_HOST" "$HOST_UPLINK" "$dir/host.pcap" "$name-$tool-host"
+    pids+=("$BG_PID"); files+=("$dir/host.pcap")
+    for v in ${VARIANTS[$name/$tool]:-}; do
+        case $v in
+            guest-any)
+                start_capture "$NS_GUEST" any "$dir/guest-any.pcap" "$name-$tool-$v" -y LINUX_SLL2
+                files+=("$dir/guest-any.pcap") ;;
+            guest-nano)
+                start_capture "$NS_GUEST" "$GUEST_IF" "$dir/guest-nano.pcap" "$name-$tool-$v" \
+                    --time-stamp-precision=nano
+                files+=("$dir/guest-nano.pcap") ;;
+            guest-pcapng)
+                start_capture_pcapng "$NS_GUEST" "$GUEST_IF" "$dir/guest.pcapng" "$name-$tool-$v"
+                files+=("$dir/guest.pcapng") ;;
+            host-any)
+                start_capture "$NS_HOST" any "$dir/host-any.pcap" "$name-$tool-$v" -y LINUX_SLL2
+                files+=("$dir/host-any.pcap") ;;
+            *) die "unknown capture variant $v" ;;
+        esac
+        pids+=("$BG_PID")
+    done
+    sleep 0.5
+
+    log "[$name] guest: ${M_CMD[*]}"
+    nsx "$NS_GUEST" timeout "$M_TOOL_TIMEOUT" "${M_CMD[@]}" >"$dir/output.txt" 2>&1 && rc=0 || rc=$?
+    ((rc == 0)) || log "[$name] $tool exited $rc, output kept"
+    sed 's/^/    /' "$dir/output.txt" >&2
+
+    sleep 1.5                     # late replies, slirp/pasta connection teardown
+    for pid in "${pids[@]}"; do stop_pid "$pid" INT; done
+    files+=("$dir/output.txt")
+    WRITTEN+=("${files[@]}")
+
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+        "$scenario" "$family" "$tool" "$(tool_protocol "$tool")" "$rel" \
+        "$GUEST_IF" "$HOST_UPLINK" "$M_GUEST_ADDR" "$M_GATEWAY" "$target" \
+        "$rc" "${VARIANTS[$name/$tool]:-}" "${M_CMD[*]}" >>"$RUNS_TSV"
+}
+
+write_versions() {
+    local f=$1 p
+    {
+        echo "recorded: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+        echo "kernel: $(uname -r)"
+        echo "debian: $(cat /etc/debian_version 2>/dev/null || echo '?')"
+        for p in slirp4netns libslirp0 passt nftables iptables traceroute tcptraceroute \
+                 mtr-tiny hping3 scamper tcpdump libpcap0.8 wireshark-common tshark iproute2; do
+            echo "$p: $(dpkg-query -W -f='${Version}' "$p" 2>/dev/null || echo 'not installed')"
+        done
+    } >"$f"
+}
+
+record_matrix() {
+    local sel=("$@") s scen fam tool want_fams
+    local -a todo=()
+    ((${#sel[@]})) || sel=("${MATRIX_SCENARIOS[@]}")
+    for s in "${sel[@]}"; do
+        case $s in
+            *-v4) scen=${s%-v4}; want_fams=(4) ;;
+            *-v6) scen=${s%-v6}; want_fams=(6) ;;
+            *)    scen=$s; want_fams=(4 6) ;;
+        esac
+        [[ " ${MATRIX_SCENARIOS[*]} " == *" $scen "* ]] ||
+            die "unknown matrix scenario '$s' (${MATRIX_SCENARIOS[*]}, optionally -v4/-v6)"
+        for fam in "${want_fams[@]}"; do todo+=("$scen $fam"); done
+    done
+    local tools
+    read -r -a tools <<<"${TOOLS:-${MATRIX_TOOLS[*]}}"
+    for tool in "${tools[@]}"; do
+        [[ " ${MATRIX_TOOLS[*]} " == *" $tool "* ]] ||
+            die "unknown tool '$tool' (${MATRIX_TOOLS[*]})"
+    done
+
+    mkdir -p "$OUT_DIR/$LAB_SUBDIR"
+    RUNS_TSV=$OUT_DIR/$LAB_SUBDIR/runs.tsv
+    if [[ ! -s $RUNS_TSV ]]; then
+        printf 'scenario\tip_version\ttool\tprotocol\tdir\tguest_if\thost_if\tguest_address\tguest_gateway\ttarget_address\texit_code\tvariants\tcommand\n' >"$RUNS_TSV"
+    fi
+    write_versions "$OUT_DIR/$LAB_SUBDIR/versions.txt"
+
+    local item
+    for item in "${todo[@]}"; do
+        read -r scen fam <<<"$item"
+        log "=== matrix: $scen, IPv$fam ==="
+        # Drop the earlier index rows of what is about to be re-recorded.
+        local t
+        for tool in "${tools[@]}"; do
+            t=$(mktemp "$WORK/runs.XXXXXX")
+            awk -F'\t' -v s="$scen" -v f="$fam" -v t="$tool" \
+                'NR == 1 || !($1 == s && $2 == f && $3 == t)' "$RUNS_TSV" >"$t"
+            cat "$t" >"$RUNS_TSV"; rm -f "$t"
+        done
+        matrix_setup "$scen" "$fam"
+        for tool in "${tools[@]}"; do
+            if ! tool_supports "$tool" "$fam"; then
+                log "[$scen-v$fam] $tool: IPv4 only, skipped"
+                continue
+            fi
+            record_run "$scen" "$fam" "$tool"
+        done
+        matrix_teardown "$scen"
+    done
+    # Keep the index in a stable order.
+    local t
+    t=$(mktemp "$WORK/runs.XXXXXX")
+    { head -n 1 "$RUNS_TSV"; tail -n +2 "$RUNS_TSV" | sort -t$'\t' -k1,1 -k2,2n -k3,3; } >"$t"
+    cat "$t" >"$RUNS_TSV"; rm -f "$t"
+}
+
 # ------------------------------------------------------------------- main
 
 main() {
-    local scenarios=("$@") s f
-    ((${#scenarios[@]})) || scenarios=(slirp routed)
-    for s in "${scenarios[@]}"; do
-        [[ $s == slirp || $s == routed ]] || die "unknown scenario '$s' (slirp|routed)"
-    done
+    local args=("$@") s f
+    if ((${#args[@]})) && [[ ${args[0]} == matrix ]]; then
+        MODE=matrix
+        FAMILIES=(4 6)
+        args=("${args[@]:1}")
+    else
+        ((${#args[@]})) || args=(slirp routed)
+        for s in "${args[@]}"; do
+            [[ $s == slirp || $s == routed ]] ||
+                die "unknown scenario '$s' (slirp|routed, or: matrix [SCENARIO[-v4|-v6]]...)"
+        done
+    fi
 
     require_root
     require_tools
+    [[ $MODE == legacy ]] || require_matrix_tools
 
     # Leftovers of a failed earlier run first, then our own trap.
     kill_recorded_leftovers
@@ -445,12 +1002,23 @@ main() {
 
     build_core
     start_target_listener
-    for s in "${scenarios[@]}"; do record_scenario "$s"; done
+    if [[ $MODE == legacy ]]; then
+        for s in "${args[@]}"; do record_scenario "$s"; done
+    else
+        record_matrix "${args[@]}"
+    fi
 
     log "wrote:"
     for f in "${WRITTEN[@]}"; do
         log "  $f ($(stat -c %s "$f") bytes)"
     done
+    if [[ $MODE == matrix ]]; then
+        if command -v tshark >/dev/null 2>&1; then
+            log "regenerating manifest.tsv and $LAB_SUBDIR/ttl-facts.tsv"
+            python3 "$SCRIPT_DIR/make-manifest.py" --samples "$OUT_DIR" ||
+                log "make-manifest.py failed (captures are kept)"
+        fi
+    fi
 }
 
 main "$@"
