@@ -153,7 +153,8 @@ static void check_egress(struct case_model *cm, const struct members *m, int32_t
 		}
 		return;
 	}
-	if (!same || distinct_sent < 2 || preserved == copies)
+	/* One TTL sent is enough when the copies left with more than it: TTL never grows. */
+	if (!same || preserved == copies || (distinct_sent < 2 && constant <= t->max_ttl))
 		return;
 	s->egress_constant = true;
 	s->egress_ttl = constant;

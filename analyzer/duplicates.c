@@ -47,6 +47,19 @@ static int compare_for_sort(const void *a, const void *b)
 	return c;
 }
 
+/*
+ * IPv6 has no identification field, and some tools (scamper) send every probe
+ * with one port pair and sequence: successive probes differ only in their hop
+ * limit, which rises. A second sighting of one packet has the same hop limit
+ * (a bridge), one less (a router) or a NAT's fixed high value.
+ */
+static bool later_sighting(const struct request *a, const struct request *b)
+{
+	if (a->dst.family == 4)
+		return true; /* the IPv4 ID in the key already tells packets apart */
+	return b->ttl <= a->ttl || (a->ttl <= 32 && b->ttl > 32);
+}
+
 /* Makes `kept` the one that stays, with the answer if any sighting got one. */
 static void link_sighting(struct case_model *cm, int32_t kept, int32_t other)
 {
@@ -85,7 +98,8 @@ int duplicates_mark(struct case_model *cm, uint32_t capture, bool keep_last)
 		if (i < n) {
 			const struct request *a = &cm->requests.items[order[i - 1]];
 			const struct request *b = &cm->requests.items[order[i]];
-			same = compare_packet(a, b) == 0 && b->ts_ns - a->ts_ns <= SIGHTING_WINDOW_NS;
+			same = compare_packet(a, b) == 0 && b->ts_ns - a->ts_ns <= SIGHTING_WINDOW_NS &&
+			       later_sighting(a, b);
 		}
 		if (same)
 			continue;

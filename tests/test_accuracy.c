@@ -1,0 +1,283 @@
+/*
+ * Accuracy on the lab's ground truth: every guest capture in
+ * samples/manifest.tsv is analysed twice, with its host capture and alone,
+ * and each trace's verdict, direction, reset TTL and hop list is compared with
+ * what the lab was built to produce (samples/README.md says how). Prints the
+ * confusion table (expected x found) and every mismatch; any mismatch fails.
+ * tests/accuracy-table runs this for a person.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
+
+#include "support.h"
+
+enum { MAX_ROWS = 1024, MAX_COLUMNS = 40, MAX_RUNS = 512 };
+
+struct table {
+	char *text;
+	char *header[MAX_COLUMNS];
+	size_t columns;
+	char *cells[MAX_ROWS][MAX_COLUMNS];
+	size_t rows;
+};
+
+static void split_line(char *line, char **fields, size_t max, size_t *count)
+{
+	*count = 0;
+	while (*count < max) {
+		fields[(*count)++] = line;
+		char *tab = strchr(line, '\t');
+		if (!tab)
+			break;
+		*tab = '\0';
+		line = tab + 1;
+	}
+}
+
+static void load_table(struct table *t, const char *path)
+{
+	memset(t, 0, sizeof *t);
+	t->text = slurp_file(path, NULL);
+	assert_non_null(t->text);
+	char *line = t->text;
+	bool header = true;
+	while (line && *line) {
+		char *next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		size_t n;
+		if (header) {
+			split_line(line, t->header, MAX_COLUMNS, &t->columns);
+			header = false;
+		} else {
+			assert_true(t->rows < MAX_ROWS);
+			split_line(line, t->cells[t->rows], MAX_COLUMNS, &n);
+			for (size_t i = n; i < MAX_COLUMNS; i++)
+				t->cells[t->rows][i] = (char *)"";
+			t->rows++;
+		}
+		line = next;
+	}
+}
+
+static const char *cell(const struct table *t, size_t row, const char *column)
+{
+	for (size_t i = 0; i < t->columns; i++)
+		if (!strcmp(t->header[i], column))
+			return t->cells[row][i];
+	fail_msg("manifest has no column %s", column);
+	return "";
+}
+
+/* One analysis run, cached: the same capture pair is analysed once. */
+struct run {
+	char key[600];
+	char *dir;
+	xmlDocPtr doc;
+};
+
+static struct run runs[MAX_RUNS];
+static size_t n_runs;
+
+static xmlDocPtr analyse(const char *guest, const char *host)
+{
+	char key[600];
+	snprintf(key, sizeof key, "%s|%s", guest, host ? host : "");
+	for (size_t i = 0; i < n_runs; i++)
+		if (!strcmp(runs[i].key, key))
+			return runs[i].doc;
+	assert_true(n_runs < MAX_RUNS);
+	struct run *r = &runs[n_runs++];
+	snprintf(r->key, sizeof r->key, "%s", key);
+	r->dir = make_temp_dir();
+	char args[2400], rel[700], *g, *h = NULL;
+	snprintf(rel, sizeof rel, "samples/%s", guest);
+	g = source_path(rel);
+	if (host) {
+		snprintf(rel, sizeof rel, "samples/%s", host);
+		h = source_path(rel);
+	}
+	snprintf(args, sizeof args, "analyze '%s' %s%s%s -o '%s/out' -q", g, h ? "--host '" : "",
+		 h ? h : "", h ? "'" : "", r->dir);
+	int rc = run_ttlsleuth(args, NULL, NULL);
+	if (rc != 0)
+		fail_msg("ttlsleuth %s: exit %d", args, rc);
+	char path[700];
+	snprintf(path, sizeof path, "%s/out/report.xml", r->dir);
+	r->doc = xmlReadFile(path, NULL, XML_PARSE_NONET);
+	assert_non_null(r->doc);
+	free(g);
+	free(h);
+	return r->doc;
+}
+
+static char *xpath_string(xmlDocPtr doc, const char *expr)
+{
+	xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
+	xmlXPathObjectPtr obj = xmlXPathEvalExpression((const xmlChar *)expr, ctx);
+	char *s = strdup(obj && obj->stringval ? (const char *)obj->stringval : "");
+	xmlXPathFreeObject(obj);
+	xmlXPathFreeContext(ctx);
+	return s;
+}
+
+/* The trace of that protocol from that source to that target, as "verdict\tdirection\treset\thops". */
+static void found_trace(xmlDocPtr doc, const char *protocol, const char *source, const char *target,
+			char *out, size_t size)
+{
+	char base[400], expr[600];
+	snprintf(base, sizeof base,
+		 "/report/traces/trace[@protocol='%s' and @source='%s' and @destination='%s'][1]",
+		 protocol, source, target);
+	snprintf(expr, sizeof expr, "string(%s/@verdict)", base);
+	char *verdict = xpath_string(doc, expr);
+	snprintf(expr, sizeof expr, "string(%s/@direction)", base);
+	char *direction = xpath_string(doc, expr);
+	snprintf(expr, sizeof expr, "string(%s/@reset-ttl)", base);
+	char *reset = xpath_string(doc, expr);
+	char hops[1024] = "";
+	for (int i = 1;; i++) {
+		snprintf(expr, sizeof expr, "string(count(%s/hop[%d]))", base, i);
+		char *present = xpath_string(doc, expr);
+		bool there = strcmp(present, "1") == 0;
+		free(present);
+		if (!there)
+			break;
+		snprintf(expr, sizeof expr, "string(%s/hop[%d]/@address)", base, i);
+		char *addr = xpath_string(doc, expr);
+		size_t used = strlen(hops);
+		snprintf(hops + used, sizeof hops - used, "%s%s", i > 1 ? "," : "", addr[0] ? addr : "*");
+		free(addr);
+	}
+	snprintf(out, size, "%s\t%s\t%s\t%s", verdict[0] ? verdict : "(no trace)", direction, reset, hops);
+	free(verdict);
+	free(direction);
+	free(reset);
+}
+
+static int verdict_index(const char *v)
+{
+	if (!strcmp(v, "ttl-reset"))
+		return 0;
+	if (!strcmp(v, "no-ttl-reset"))
+		return 1;
+	if (!strcmp(v, "inconclusive"))
+		return 2;
+	return 3;
+}
+
+static const char *const verdict_labels[] = { "ttl-reset", "no-ttl-reset", "inconclusive", "(none)" };
+
+struct tally {
+	int confusion[4][4];
+	int checks, mismatches;
+};
+
+static void print_confusion(const char *title, const struct tally *t)
+{
+	print_message("\n%s: %d traces, %d mismatches\n", title, t->checks, t->mismatches);
+	print_message("%-22s %12s %12s %12s %12s\n", "expected \\ found", verdict_labels[0],
+		      verdict_labels[1], verdict_labels[2], verdict_labels[3]);
+	for (int e = 0; e < 3; e++)
+		print_message("%-22s %12d %12d %12d %12d\n", verdict_labels[e], t->confusion[e][0],
+			      t->confusion[e][1], t->confusion[e][2], t->confusion[e][3]);
+}
+
+static void check_row(const struct table *m, size_t row, bool with_host, struct tally *t)
+{
+	const char *host = cell(m, row, "pair_capture");
+	if (with_host && !host[0])
+		return;
+	xmlDocPtr doc = analyse(cell(m, row, "capture"), with_host ? host : NULL);
+	char found[1400];
+	found_trace(doc, cell(m, row, "protocol"), cell(m, row, "probe_source_in_capture"),
+		    cell(m, row, "target_address"), found, sizeof found);
+	char *fields[4] = { (char *)"", (char *)"", (char *)"", (char *)"" };
+	size_t n;
+	split_line(found, fields, 4, &n);
+	const char *want_verdict = with_host ? cell(m, row, "expected_verdict")
+					     : cell(m, row, "expected_verdict_guest_only");
+	/* traceroute prints link-local hops with their zone ("fe80::2%tap0"); the packet has none. */
+	char want_hops[1024];
+	const char *printed = cell(m, row, "expected_hops_as_printed");
+	size_t w = 0;
+	for (const char *p = printed; *p && w + 1 < sizeof want_hops; p++) {
+		if (*p == '%')
+			while (p[1] && p[1] != ',')
+				p++;
+		else
+			want_hops[w++] = *p;
+	}
+	want_hops[w] = '\0';
+	t->checks++;
+	t->confusion[verdict_index(want_verdict)][verdict_index(fields[0])]++;
+
+	char problems[600] = "";
+	if (strcmp(fields[0], want_verdict))
+		snprintf(problems + strlen(problems), sizeof problems - strlen(problems),
+			 " verdict %s (want %s);", fields[0], want_verdict);
+	if (with_host && !strcmp(want_verdict, "ttl-reset")) {
+		if (strcmp(fields[1], cell(m, row, "expected_direction")))
+			snprintf(problems + strlen(problems), sizeof problems - strlen(problems),
+				 " direction '%s' (want '%s');", fields[1],
+				 cell(m, row, "expected_direction"));
+		if (strcmp(fields[2], cell(m, row, "expected_reset_ttl")))
+			snprintf(problems + strlen(problems), sizeof problems - strlen(problems),
+				 " reset-ttl '%s' (want '%s');", fields[2],
+				 cell(m, row, "expected_reset_ttl"));
+	}
+	if (want_hops[0] && strcmp(fields[3], want_hops))
+		snprintf(problems + strlen(problems), sizeof problems - strlen(problems),
+			 " hops %s (want %s);", fields[3], want_hops);
+	if (problems[0]) {
+		t->mismatches++;
+		print_message("MISMATCH %s %s %s %s:%s\n", with_host ? "with-host " : "guest-only",
+			      cell(m, row, "scenario"), cell(m, row, "ip_version"), cell(m, row, "capture"),
+			      problems);
+	}
+}
+
+static void lab_ground_truth(void **state)
+{
+	(void)state;
+	char *path = source_path("samples/manifest.tsv");
+	struct table *m = malloc(sizeof *m);
+	assert_non_null(m);
+	load_table(m, path);
+	struct tally with_host = { 0 }, guest_only = { 0 };
+	for (size_t row = 0; row < m->rows; row++) {
+		if (strcmp(cell(m, row, "side"), "guest"))
+			continue;
+		check_row(m, row, true, &with_host);
+		check_row(m, row, false, &guest_only);
+	}
+	print_confusion("With the host capture", &with_host);
+	print_confusion("Guest capture alone", &guest_only);
+	for (size_t i = 0; i < n_runs; i++) {
+		xmlFreeDoc(runs[i].doc);
+		remove_temp_dir(runs[i].dir);
+	}
+	free(m->text);
+	free(m);
+	free(path);
+	assert_true(with_host.checks > 0);
+	assert_int_equal(with_host.mismatches, 0);
+	assert_int_equal(guest_only.mismatches, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(lab_ground_truth),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
