@@ -18,6 +18,7 @@ enum family {
 	FAMILY_VMWARE,
 	FAMILY_PARALLELS,
 	FAMILY_HYPERV,
+	FAMILY_PASTA,
 	FAMILY_COUNT
 };
 
@@ -27,6 +28,7 @@ static const char *const family_names[FAMILY_COUNT] = {
 	[FAMILY_VMWARE] = "VMware NAT",
 	[FAMILY_PARALLELS] = "Parallels Shared Network",
 	[FAMILY_HYPERV] = "Hyper-V / WSL2 NAT",
+	[FAMILY_PASTA] = "pasta (passt), podman's rootless networking",
 };
 
 struct score {
@@ -56,6 +58,8 @@ static void score_nic(struct score *s, const uint8_t nic[6])
 {
 	if (prefix(nic, 0x08, 0x00, 0x27))
 		add(s, FAMILY_VIRTUALBOX, 2, "the guest's NIC has VirtualBox's prefix 08:00:27");
+	else if (prefix(nic, 0x52, 0x54, 0x00) && nic[3] == 0x12 && nic[4] == 0x34 && nic[5] == 0x56)
+		add(s, FAMILY_SLIRP, 2, "the guest's NIC has QEMU's default MAC 52:54:00:12:34:56");
 	else if (prefix(nic, 0x52, 0x54, 0x00))
 		add(s, FAMILY_SLIRP, 1, "the guest's NIC has QEMU's prefix 52:54:00");
 	else if (prefix(nic, 0x00, 0x0c, 0x29) || prefix(nic, 0x00, 0x50, 0x56))
@@ -72,8 +76,11 @@ static void score_gateway_mac(struct score *s, const uint8_t gw[6])
 	if (!memcmp(gw, vbox_gateway, 6))
 		add(s, FAMILY_VIRTUALBOX, 3, "the gateway's MAC is VirtualBox NAT's 52:54:00:12:35:02");
 	else if (gw[0] == 0x52 && gw[1] == 0x55)
-		/* slirp gives its virtual hosts 52:55 followed by their IPv4 address. */
+		/* slirp gives its virtual hosts 52:55 followed by their IPv4 address... */
 		add(s, FAMILY_SLIRP, 3, "the gateway's MAC is slirp's 52:55 followed by its IP address");
+	else if (gw[0] == 0x52 && gw[1] == 0x56)
+		/* ...and 52:56 followed by the low bytes of their IPv6 address. */
+		add(s, FAMILY_SLIRP, 3, "the gateway's MAC is slirp's IPv6 52:56:00:00:00:xx");
 	else if (prefix(gw, 0x00, 0x50, 0x56))
 		add(s, FAMILY_VMWARE, 2, "the gateway's MAC has VMware's prefix 00:50:56");
 	else if (prefix(gw, 0x00, 0x1c, 0x42))
@@ -122,6 +129,19 @@ static void score_behaviour(struct score *s, const struct case_model *cm, uint32
 		if (t->capture == guest && t->hops.len && t->hops.items[0].answers &&
 		    !t->hops.items[0].is_destination && t->hops.items[0].reply_ttl == 128) {
 			add(s, FAMILY_HYPERV, 1, "hop 1 answers with TTL 128, as the Windows host NAT does");
+			break;
+		}
+	}
+	/* pasta gives the guest a copy of the host's own address: the host's copy of a
+	 * re-originated probe then leaves from the very address the guest used. */
+	for (size_t i = 0; i < cm->requests.len; i++) {
+		const struct request *g = &cm->requests.items[i];
+		if (g->capture != guest || g->trace < 0 || g->counterpart < 0)
+			continue;
+		const struct request *h = &cm->requests.items[g->counterpart];
+		if (ip_addr_equal(&g->src, &h->src) && h->ttl != g->ttl && h->ttl + 1 != g->ttl) {
+			add(s, FAMILY_PASTA, 4,
+			    "the guest uses the host's own address while the probes are re-originated, as pasta does");
 			break;
 		}
 	}

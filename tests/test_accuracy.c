@@ -120,6 +120,17 @@ static xmlDocPtr analyse(const char *guest, const char *host)
 	return r->doc;
 }
 
+static int free_runs(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < n_runs; i++) {
+		xmlFreeDoc(runs[i].doc);
+		remove_temp_dir(runs[i].dir);
+	}
+	n_runs = 0;
+	return 0;
+}
+
 static char *xpath_string(xmlDocPtr doc, const char *expr)
 {
 	xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
@@ -262,10 +273,6 @@ static void lab_ground_truth(void **state)
 	}
 	print_confusion("With the host capture", &with_host);
 	print_confusion("Guest capture alone", &guest_only);
-	for (size_t i = 0; i < n_runs; i++) {
-		xmlFreeDoc(runs[i].doc);
-		remove_temp_dir(runs[i].dir);
-	}
 	free(m->text);
 	free(m);
 	free(path);
@@ -274,10 +281,37 @@ static void lab_ground_truth(void **state)
 	assert_int_equal(guest_only.mismatches, 0);
 }
 
+/* The NAT family named from the fingerprints each lab scenario really has. */
+static void nat_family_in_the_lab(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *guest, *host, *family_prefix, *confidence;
+	} cases[] = {
+		{ "lab/pasta-v4/traceroute-tcp/guest.pcap", "lab/pasta-v4/traceroute-tcp/host.pcap", "pasta",
+		  "likely" },
+		{ "lab/slirp-v6/traceroute-tcp/guest.pcap", NULL, "QEMU/slirp", "likely" },
+		{ "lab/routed-v4/traceroute-tcp/guest.pcap", NULL, "", "" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		xmlDocPtr doc = analyse(cases[i].guest, cases[i].host);
+		char *family = xpath_string(doc, "string(/report/diagnosis/@nat-family)");
+		char *confidence = xpath_string(doc, "string(/report/diagnosis/@nat-confidence)");
+		if (strncmp(family, cases[i].family_prefix, strlen(cases[i].family_prefix)) ||
+		    (!cases[i].family_prefix[0] && family[0]))
+			fail_msg("%s: nat-family '%s', want '%s...'", cases[i].guest, family,
+				 cases[i].family_prefix);
+		assert_string_equal(confidence, cases[i].confidence);
+		free(family);
+		free(confidence);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(lab_ground_truth),
+		cmocka_unit_test(nat_family_in_the_lab),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, NULL, free_runs);
 }
