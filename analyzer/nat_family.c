@@ -174,10 +174,10 @@ static bool observe(const struct case_model *cm, uint32_t guest, struct ip_addr 
 
 void nat_family_guess(struct case_model *cm, uint32_t guest)
 {
-	struct ip_addr agent;
-	uint8_t nic[6], gateway_mac[6];
-	const struct ip_addr *gateway;
-	uint64_t frame;
+	struct ip_addr agent = { 0 };
+	uint8_t nic[6] = { 0 }, gateway_mac[6] = { 0 };
+	const struct ip_addr *gateway = NULL;
+	uint64_t frame = 0;
 	if (!observe(cm, guest, &agent, nic, gateway_mac, &gateway, &frame))
 		return;
 	struct score s;

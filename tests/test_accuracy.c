@@ -232,7 +232,7 @@ static void check_row(const struct table *m, size_t row, bool with_host, struct 
 	t->checks++;
 	t->confusion[verdict_index(want_verdict)][verdict_index(fields[0])]++;
 
-	char problems[600] = "";
+	char problems[4096] = "";
 	if (strcmp(fields[0], want_verdict))
 		snprintf(problems + strlen(problems), sizeof problems - strlen(problems),
 			 " verdict %s (want %s);", fields[0], want_verdict);
