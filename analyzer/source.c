@@ -1,13 +1,13 @@
 #define _GNU_SOURCE /* fopencookie */
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include "analyzer/file_hash.h"
 #include "analyzer/source.h"
 
 enum {
@@ -18,11 +18,12 @@ enum {
 
 struct byte_source {
 	int fd;
-	EVP_MD_CTX *sha;
+	struct file_hash *hash;
 	uint64_t file_bytes;
 	uint64_t file_offset; /* raw bytes read from the file */
 	uint64_t offset;      /* bytes handed to the reader */
 	bool eof, failed;
+	bool read_error; /* the file itself could not be read (not just damaged gzip data) */
 	char problem[160];
 
 	/* gzip */
@@ -43,13 +44,13 @@ static ssize_t read_file(struct byte_source *s, void *buf, size_t n)
 		got = read(s->fd, buf, n);
 	while (got < 0 && errno == EINTR);
 	if (got < 0) {
-		s->failed = true;
+		s->failed = s->read_error = true;
 		snprintf(s->problem, sizeof s->problem, "read error at byte %llu: %s",
 			 (unsigned long long)s->file_offset, strerror(errno));
 		return -1;
 	}
 	if (got > 0) {
-		EVP_DigestUpdate(s->sha, buf, (size_t)got);
+		file_hash_feed(s->hash, buf, (size_t)got);
 		s->file_offset += (uint64_t)got;
 	}
 	return got;
@@ -156,7 +157,7 @@ static void free_source(struct byte_source *s)
 	if (s->compressed)
 		inflateEnd(&s->z);
 	free(s->raw);
-	EVP_MD_CTX_free(s->sha);
+	file_hash_finish(s->hash, NULL, false);
 	if (s->fd >= 0)
 		close(s->fd);
 	free(s);
@@ -182,8 +183,8 @@ struct byte_source *source_open(const char *path, struct error *err)
 		return NULL;
 	}
 	s->file_bytes = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
-	s->sha = EVP_MD_CTX_new();
-	if (!s->sha || EVP_DigestInit_ex(s->sha, EVP_sha256(), NULL) != 1) {
+	s->hash = file_hash_start(s->fd, S_ISREG(st.st_mode));
+	if (!s->hash) {
 		error_set(err, EXIT_INTERNAL, "%s: cannot start SHA-256", path);
 		free_source(s);
 		return NULL;
@@ -266,18 +267,16 @@ void source_close(struct byte_source *s, char sha256_hex[65])
 	if (!s)
 		return;
 	/* The digest covers the whole file, also what no reader needed. */
-	uint8_t *buf = s->raw ? s->raw : malloc(RAW_BUFFER);
-	if (buf) {
-		while (!s->failed && read_file(s, buf, RAW_BUFFER) > 0)
-			;
-		if (buf != s->raw)
-			free(buf);
+	if (sha256_hex && file_hash_wants_bytes(s->hash)) {
+		uint8_t *buf = s->raw ? s->raw : malloc(RAW_BUFFER);
+		if (buf) {
+			while (read_file(s, buf, RAW_BUFFER) > 0)
+				;
+			if (buf != s->raw)
+				free(buf);
+		}
 	}
-	unsigned char digest[EVP_MAX_MD_SIZE];
-	unsigned int len = 0;
-	sha256_hex[0] = '\0';
-	if (EVP_DigestFinal_ex(s->sha, digest, &len) == 1 && len == 32 && !s->failed)
-		for (unsigned i = 0; i < len; i++)
-			snprintf(sha256_hex + 2 * i, 3, "%02x", digest[i]);
+	file_hash_finish(s->hash, sha256_hex, sha256_hex != NULL && !s->read_error);
+	s->hash = NULL;
 	free_source(s);
 }

@@ -48,7 +48,7 @@ const char *source_problem(const struct byte_source *s);
 /* A read-only stdio stream over the source; closing it leaves the source open. */
 FILE *source_stream(struct byte_source *s);
 
-/* Hashes the rest of the file, writes the hex SHA-256 (65 bytes), frees the source. */
+/* Finishes the file's SHA-256 into sha256_hex (65 bytes; NULL: not needed) and frees the source. */
 void source_close(struct byte_source *s, char sha256_hex[65]);
 
 #endif
