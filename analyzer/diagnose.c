@@ -660,7 +660,7 @@ static void summarise(struct case_model *cm, uint32_t guest)
 		size_t errors = 0;
 		for (size_t i = 0; i < cm->replies.len; i++)
 			errors += cm->replies.items[i].capture == guest &&
-				  cm->replies.items[i].kind <= REPLY_OTHER_ERROR;
+				  reply_kind_is_error(cm->replies.items[i].kind);
 		if (cm->captures[guest].packets == 0)
 			append(cm->summary, sizeof cm->summary, "Inconclusive: the capture holds no packets.");
 		else if (cm->traces.len == 0 && errors)

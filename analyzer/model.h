@@ -80,6 +80,12 @@ enum reply_kind {
 	REPLY_ECHO_REPLY,
 };
 
+/* ICMP errors (answers from anyone on the path) as opposed to the destination's own answers. */
+static inline bool reply_kind_is_error(enum reply_kind k)
+{
+	return k == REPLY_TIME_EXCEEDED || k == REPLY_UNREACHABLE || k == REPLY_OTHER_ERROR;
+}
+
 enum match_method {
 	MATCH_NONE,
 	MATCH_QUOTE_EXACT,   /* quoted addresses, ports or echo id/seq, and IP ID all agree */

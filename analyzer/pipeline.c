@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "analyzer/capture.h"
@@ -151,9 +152,41 @@ static bool is_echo_reply(const struct packet *p)
 	       (p->l4.kind == L4_ICMPV6 && p->l4.icmp_type == 129);
 }
 
-/* Returns 1 when the packet was kept, 0 when it is of no interest, -1 when the case is full. */
+static int compare_target(const struct target_key *x, const struct target_key *y)
+{
+	if (x->proto != y->proto)
+		return x->proto < y->proto ? -1 : 1;
+	if (x->dst.family != y->dst.family)
+		return x->dst.family < y->dst.family ? -1 : 1;
+	int c = memcmp(x->dst.b, y->dst.b, 16);
+	if (c || x->proto != PROTO_TCP)
+		return c;
+	return (x->dport > y->dport) - (x->dport < y->dport);
+}
+
+static int compare_target_void(const void *a, const void *b)
+{
+	return compare_target(a, b);
+}
+
+static bool wanted_request(const struct interest *interest, const struct packet *p,
+			   enum trace_protocol proto)
+{
+	if (!interest || p->ip.ttl <= PROBE_TTL_MAX)
+		return true;
+	struct target_key key = { proto, p->ip.dst, proto == PROTO_TCP ? p->l4.dport : 0 };
+	return interest->n_targets &&
+	       bsearch(&key, interest->targets, interest->n_targets, sizeof key, compare_target_void);
+}
+
 int pipeline_take_packet(struct case_model *cm, uint32_t capture, const struct packet *p,
 			 struct pairing_index *ix)
+{
+	return pipeline_take_packet_of_interest(cm, capture, p, ix, NULL);
+}
+
+int pipeline_take_packet_of_interest(struct case_model *cm, uint32_t capture, const struct packet *p,
+				     struct pairing_index *ix, const struct interest *interest)
 {
 	if (p->ip.version == 0 || p->ip.dst.family == 0 || p->ip.later_fragment)
 		return 0;
@@ -165,6 +198,8 @@ int pipeline_take_packet(struct case_model *cm, uint32_t capture, const struct p
 	if (l4->kind == L4_TCP && l4->complete) {
 		uint8_t f = l4->tcp_flags;
 		if ((f & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN) {
+			if (!wanted_request(interest, p, PROTO_TCP))
+				return 0;
 			if (!(q = new_request(cm, capture, p, PROTO_TCP)))
 				return -1;
 			q->sport = l4->sport;
@@ -180,6 +215,8 @@ int pipeline_take_packet(struct case_model *cm, uint32_t capture, const struct p
 			return 0;
 		}
 	} else if (l4->kind == L4_UDP && l4->ports_present && udp_of_interest(p)) {
+		if (!wanted_request(interest, p, PROTO_UDP))
+			return 0;
 		if (!(q = new_request(cm, capture, p, PROTO_UDP)))
 			return -1;
 		q->sport = l4->sport;
@@ -196,6 +233,8 @@ int pipeline_take_packet(struct case_model *cm, uint32_t capture, const struct p
 		} else if (!l4->complete) {
 			return 0;
 		} else if (is_echo_request(p)) {
+			if (!wanted_request(interest, p, PROTO_ICMP))
+				return 0;
 			if (!(q = new_request(cm, capture, p, PROTO_ICMP)))
 				return -1;
 			q->echo_id = l4->icmp_id;
@@ -216,7 +255,35 @@ int pipeline_take_packet(struct case_model *cm, uint32_t capture, const struct p
 		return -1;
 	if (r && pairable)
 		pairing_match(ix, cm, (int32_t)(cm->replies.len - 1));
+	/* A SYN-ACK, RST or echo reply that answers nothing kept is ordinary traffic.
+	 * (ICMP errors stay: an error is worth seeing even when its probe is not there.) */
+	if (r && interest && r->request < 0 && !reply_kind_is_error(r->kind)) {
+		cm->replies.len--;
+		return 0;
+	}
 	return 1;
+}
+
+/* The destinations the guest's traces probe, for the host capture's interest. */
+static struct target_key *guest_targets(const struct case_model *cm, size_t *count)
+{
+	struct target_key *keys = malloc((cm->traces.len ? cm->traces.len : 1) * sizeof *keys);
+	if (!keys)
+		return NULL;
+	size_t n = 0;
+	for (size_t i = 0; i < cm->traces.len; i++) {
+		const struct trace *t = &cm->traces.items[i];
+		if (cm->captures[t->capture].side != SIDE_GUEST)
+			continue;
+		memset(&keys[n], 0, sizeof keys[n]);
+		keys[n].proto = t->proto;
+		keys[n].dst = t->dst;
+		keys[n].dport = t->proto == PROTO_TCP ? t->dport : 0;
+		n++;
+	}
+	qsort(keys, n, sizeof *keys, compare_target_void);
+	*count = n;
+	return keys;
 }
 
 static void count_anomalies(struct capture *c, anomaly_set set)
@@ -247,6 +314,18 @@ int pipeline_read_capture(struct case_model *cm, const char *path, enum capture_
 		return error_set(err, EXIT_INTERNAL, "%s: out of memory", path);
 	}
 
+	struct interest interest = { NULL, 0 };
+	struct target_key *targets = NULL;
+	if (side == SIDE_HOST) {
+		targets = guest_targets(cm, &interest.n_targets);
+		if (!targets) {
+			pairing_free(&ix);
+			capture_close(reader);
+			return error_set(err, EXIT_INTERNAL, "%s: out of memory", path);
+		}
+		interest.targets = targets;
+	}
+
 	struct frame f;
 	struct packet pkt;
 	int rc = 0;
@@ -263,7 +342,7 @@ int pipeline_read_capture(struct case_model *cm, const char *path, enum capture_
 		if (pkt.ip.version)
 			c->ip_packets++;
 		count_anomalies(c, pkt.anomalies);
-		int kept = pipeline_take_packet(cm, index, &pkt, &ix);
+		int kept = pipeline_take_packet_of_interest(cm, index, &pkt, &ix, &interest);
 		if (kept < 0) {
 			rc = error_set(err, EXIT_INTERNAL,
 				  "%s: frame %llu: more requests or replies than one case can hold (%zu)",
@@ -272,6 +351,7 @@ int pipeline_read_capture(struct case_model *cm, const char *path, enum capture_
 		}
 		c->interesting += (uint64_t)kept;
 	}
+	free(targets);
 	pairing_free(&ix);
 	capture_close(reader);
 	return rc;

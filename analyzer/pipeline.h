@@ -13,7 +13,32 @@
 int pipeline_read_capture(struct case_model *cm, const char *path, enum capture_side side,
 			  struct error *err);
 
-/* Whether a dissected packet becomes a request or a reply; exposed for tests. */
+/*
+ * Which requests are worth keeping. A guest capture of a busy machine holds
+ * thousands of ordinary SYNs: only probes (a low TTL) matter there. On the
+ * host side the probes' copies may carry any TTL (a NAT resets it), so
+ * requests to the guest's traced destinations are kept too.
+ */
+struct target_key {
+	enum trace_protocol proto;
+	struct ip_addr dst;
+	uint16_t dport; /* TCP only; UDP traceroute changes it at every probe */
+};
+
+struct interest {
+	const struct target_key *targets; /* sorted; see pipeline.c */
+	size_t n_targets;
+};
+
+/*
+ * Whether a dissected packet becomes a request or a reply; 1 kept, 0 not, -1
+ * when the case is full. interest NULL keeps every request and reply (tests);
+ * otherwise requests as above, and answers only when they answer something kept.
+ */
+int pipeline_take_packet_of_interest(struct case_model *cm, uint32_t capture, const struct packet *p,
+				     struct pairing_index *ix, const struct interest *interest);
+
+/* pipeline_take_packet_of_interest keeping everything. */
 int pipeline_take_packet(struct case_model *cm, uint32_t capture, const struct packet *p,
 			 struct pairing_index *ix);
 
