@@ -75,7 +75,7 @@ static struct capture_reader *refuse(struct capture_reader *r)
 	if (r->pcap)
 		pcap_close(r->pcap);
 	pcapng_close(r->ng);
-	source_close(r->src, r->info->sha256_hex);
+	source_close(r->src, NULL); /* a refused file's digest is not needed: stop hashing */
 	free(r);
 	return NULL;
 }
@@ -196,6 +196,10 @@ int capture_next(struct capture_reader *r, struct frame *f)
 	int rc = r->ng ? pcapng_next(r->ng, f) : next_pcap(r, f);
 	if (rc != 1)
 		r->finished = true;
+	else if (f->ts_ns > FRAME_TS_LIMIT_NS)
+		f->ts_ns = FRAME_TS_LIMIT_NS;
+	else if (f->ts_ns < 0)
+		f->ts_ns = 0;
 	return rc;
 }
 

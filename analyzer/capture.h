@@ -14,9 +14,16 @@
 
 struct capture_reader;
 
+/*
+ * Timestamps are kept within 0..2^62 ns (1970 to 2116): a hostile file may
+ * claim any time, and the analysis subtracts timestamps and adds windows of
+ * seconds to them; inside this range none of that can overflow.
+ */
+#define FRAME_TS_LIMIT_NS ((int64_t)1 << 62)
+
 struct frame {
 	uint64_t number; /* 1-based */
-	int64_t ts_ns;
+	int64_t ts_ns;   /* 0..FRAME_TS_LIMIT_NS */
 	uint32_t caplen, wirelen;
 	int linktype;       /* pcapng may change it from one interface to the next */
 	uint32_t interface; /* pcapng interface id; 0 in pcap */

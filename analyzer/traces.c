@@ -268,6 +268,8 @@ int traces_build(struct case_model *cm, uint32_t capture)
 
 	/* Report traces in the order they started; requests point at traces by index, so renumber. */
 	size_t count = cm->traces.len - first_trace;
+	if (count == 0) /* every group was set aside (see add_trace): nothing to renumber */
+		return 0;
 	struct trace *ts = cm->traces.items + first_trace;
 	int32_t *old_index = malloc(count * sizeof *old_index);
 	if (!old_index)

@@ -252,6 +252,32 @@ static void mixed_link_types_are_dissected(void **state)
 	remove_temp_dir(dir);
 }
 
+/* A file may claim any time; what the analysis sees stays within 1970..2116 (capture.h). */
+static void timestamps_out_of_range_are_clamped(void **state)
+{
+	(void)state;
+	uint8_t ip[64];
+	size_t n = hex_to_bytes(echo_hex, ip, sizeof ip);
+	struct image im = { 0 };
+	section(&im);
+	interface(&im, 101, 9, 0);
+	interface(&im, 101, 9, -2000000000);  /* offset -2e9 s: before 1970 */
+	packet(&im, 0, UINT64_MAX, ip, (uint32_t)n); /* past int64 */
+	packet(&im, 1, 5ull, ip, (uint32_t)n);
+	packet(&im, 0, 7ull, ip, (uint32_t)n);
+	char *dir = make_temp_dir();
+	char *path = write_file(dir, "times.pcapng", im.bytes, im.len);
+	struct read_result res;
+	read_all(path, &res);
+	assert_int_equal(res.rc, 0);
+	assert_int_equal(res.frames, 3);
+	assert_int_equal(res.ts[0], FRAME_TS_LIMIT_NS);
+	assert_int_equal(res.ts[1], 0);
+	assert_int_equal(res.ts[2], 7);
+	free(path);
+	remove_temp_dir(dir);
+}
+
 static void cut_inside_a_block(void **state)
 {
 	(void)state;
@@ -394,6 +420,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(mixed_link_types_both_byte_orders),
 		cmocka_unit_test(mixed_link_types_are_dissected),
+		cmocka_unit_test(timestamps_out_of_range_are_clamped),
 		cmocka_unit_test(cut_inside_a_block),
 		cmocka_unit_test(hostile_block_lengths),
 		cmocka_unit_test(gzip_compressed_sample),
