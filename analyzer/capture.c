@@ -102,8 +102,10 @@ static bool open_pcap(struct capture_reader *r, struct error *err)
 	r->info->interfaces = 1;
 	if (!dissect_link_supported(r->info->linktype)) {
 		const char *name = pcap_datalink_val_to_name(pcap_datalink(r->pcap));
-		error_set(err, EXIT_BAD_INPUT, "%s: unsupported link type %d (%s)", path,
-			  r->info->linktype, name ? name : "unknown");
+		/* The link type is the last field of the 24-byte file header. */
+		error_set(err, EXIT_BAD_INPUT, "%s: at byte 20%s: unsupported link type %d (%s) in the file header",
+			  path, r->info->compressed ? " inside the gzip compression" : "", r->info->linktype,
+			  name ? name : "unknown");
 		return false;
 	}
 	return true;
@@ -212,4 +214,9 @@ void capture_close(struct capture_reader *r)
 	pcapng_close(r->ng);
 	source_close(r->src, r->info->sha256_hex);
 	free(r);
+}
+
+uint64_t capture_bytes_read(const struct capture_reader *r)
+{
+	return source_file_offset(r->src);
 }

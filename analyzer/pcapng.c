@@ -29,6 +29,7 @@ struct interface {
 	uint32_t snaplen;
 	uint8_t tsresol; /* bit 7 set: 2^-n seconds, else 10^-n; default 6 (microseconds) */
 	int64_t tsoffset_s;
+	uint64_t block_offset; /* where its description block starts, for refusals */
 };
 
 struct pcapng_reader {
@@ -191,6 +192,7 @@ static int read_interface(struct pcapng_reader *r, struct cursor body)
 	in->snaplen = snaplen;
 	in->tsresol = 6;
 	in->tsoffset_s = 0;
+	in->block_offset = r->block_offset;
 	read_interface_options(r, body, in);
 	r->info->interfaces++;
 	return 0;
@@ -324,8 +326,11 @@ struct pcapng_reader *pcapng_open(struct byte_source *src, struct capture *info,
 	}
 	if (r->n_ifs > 0 && !supported) {
 		const char *name = pcap_datalink_val_to_name(r->ifs[0].linktype);
-		error_set(err, EXIT_BAD_INPUT, "%s: unsupported link type %d (%s)", info->path,
-			  r->ifs[0].linktype, name ? name : "unknown");
+		error_set(err, EXIT_BAD_INPUT,
+			  "%s: at byte %llu%s: unsupported link type %d (%s) in the interface description",
+			  info->path, (unsigned long long)r->ifs[0].block_offset,
+			  info->compressed ? " inside the gzip compression" : "", r->ifs[0].linktype,
+			  name ? name : "unknown");
 		pcapng_close(r);
 		return NULL;
 	}
