@@ -114,9 +114,11 @@ struct reply {
 	struct ip_addr quoted_src, quoted_dst;
 	uint8_t quoted_proto;
 	uint16_t quoted_sport, quoted_dport;
+	bool quoted_ports_known; /* the quote reached the ports (a quote may stop at the IP header) */
 	uint32_t quoted_seq;
 	bool quoted_seq_known; /* the quote held the TCP sequence number (8 bytes or more) */
 	uint16_t quoted_echo_id, quoted_echo_seq;
+	bool quoted_echo_known; /* the quote held the whole echo header */
 
 	/* TCP and echo replies */
 	uint32_t ack;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "analyzer/capture.h"
+#include "analyzer/progress.h"
 #include "analyzer/pipeline.h"
 #include "dissectors/dissect.h"
 
@@ -113,11 +114,13 @@ static int copy_quote(struct case_model *cm, struct reply *r, const struct quote
 	if (q->l4.kind == L4_TCP || q->l4.kind == L4_UDP) {
 		r->quoted_sport = q->l4.sport;
 		r->quoted_dport = q->l4.dport;
+		r->quoted_ports_known = q->l4.ports_present;
 		r->quoted_seq = q->l4.seq;
 		r->quoted_seq_known = q->l4.kind == L4_TCP && q->l4.bytes >= 8;
 	} else {
 		r->quoted_echo_id = q->l4.icmp_id;
 		r->quoted_echo_seq = q->l4.icmp_seq;
+		r->quoted_echo_known = q->l4.complete;
 	}
 	return 0;
 }
@@ -299,6 +302,12 @@ static void count_anomalies(struct capture *c, anomaly_set set)
 int pipeline_read_capture(struct case_model *cm, const char *path, enum capture_side side,
 			  struct error *err)
 {
+	return pipeline_read_capture_showing_progress(cm, path, side, NULL, err);
+}
+
+int pipeline_read_capture_showing_progress(struct case_model *cm, const char *path,
+					   enum capture_side side, FILE *progress_to, struct error *err)
+{
 	if (cm->n_captures == sizeof cm->captures / sizeof cm->captures[0])
 		return error_set(err, EXIT_USAGE, "%s: too many captures for one case", path);
 	uint32_t index = cm->n_captures++;
@@ -326,10 +335,14 @@ int pipeline_read_capture(struct case_model *cm, const char *path, enum capture_
 		interest.targets = targets;
 	}
 
+	struct progress progress;
+	progress_start(&progress, progress_to, c->name, c->file_bytes);
 	struct frame f;
 	struct packet pkt;
 	int rc = 0;
 	while (capture_next(reader, &f) == 1) {
+		if (c->packets % PROGRESS_TICK_PACKETS == 0)
+			progress_tick(&progress, capture_bytes_read(reader), c->packets);
 		pkt.frame = f.number;
 		pkt.ts_ns = f.ts_ns;
 		pkt.wirelen = f.wirelen;
@@ -351,6 +364,7 @@ int pipeline_read_capture(struct case_model *cm, const char *path, enum capture_
 		}
 		c->interesting += (uint64_t)kept;
 	}
+	progress_end(&progress);
 	free(targets);
 	pairing_free(&ix);
 	capture_close(reader);

@@ -162,11 +162,11 @@ static const char schema_sql[] =
 	"	quoted_src BLOB, -- source address of the original datagram\n"
 	"	quoted_dst BLOB, -- destination address of the original datagram\n"
 	"	quoted_proto INTEGER, -- IP protocol number of the original datagram: 6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6\n"
-	"	quoted_sport INTEGER, -- quoted TCP or UDP source port; NULL for other protocols\n"
-	"	quoted_dport INTEGER, -- quoted TCP or UDP destination port; NULL for other protocols\n"
+	"	quoted_sport INTEGER, -- quoted TCP or UDP source port; NULL for other protocols or a quote that stops before the ports\n"
+	"	quoted_dport INTEGER, -- quoted TCP or UDP destination port; NULL as quoted_sport\n"
 	"	quoted_seq INTEGER, -- quoted TCP sequence number; NULL for other protocols or a quote too short to hold it\n"
-	"	quoted_echo_id INTEGER, -- quoted echo identifier; NULL for other protocols\n"
-	"	quoted_echo_seq INTEGER, -- quoted echo sequence number; NULL for other protocols\n"
+	"	quoted_echo_id INTEGER, -- quoted echo identifier; NULL for other protocols or a quote that stops inside the echo header\n"
+	"	quoted_echo_seq INTEGER, -- quoted echo sequence number; NULL as quoted_echo_id\n"
 	"	ack INTEGER, -- TCP acknowledgement number of a syn-ack or rst; NULL otherwise\n"
 	"	sport INTEGER, -- TCP source port of a syn-ack or rst; NULL otherwise\n"
 	"	dport INTEGER, -- TCP destination port of a syn-ack or rst; NULL otherwise\n"
@@ -682,8 +682,10 @@ static void put_anomalies(struct row *r, anomaly_set set)
 static int insert_reply(struct store *s, size_t id, const struct reply *p)
 {
 	bool quoted = p->quoted;
-	bool quoted_ports = quoted && (p->quoted_proto == IPPROTO_NUM_TCP || p->quoted_proto == IPPROTO_NUM_UDP);
-	bool quoted_echo = quoted && (p->quoted_proto == IPPROTO_NUM_ICMP || p->quoted_proto == IPPROTO_NUM_ICMPV6);
+	bool quoted_ports = quoted && p->quoted_ports_known &&
+			    (p->quoted_proto == IPPROTO_NUM_TCP || p->quoted_proto == IPPROTO_NUM_UDP);
+	bool quoted_echo = quoted && p->quoted_echo_known &&
+			   (p->quoted_proto == IPPROTO_NUM_ICMP || p->quoted_proto == IPPROTO_NUM_ICMPV6);
 	bool tcp = is_tcp_answer(p->kind);
 	bool echo = p->kind == REPLY_ECHO_REPLY;
 

@@ -208,6 +208,7 @@ static void add_icmp_packets(struct case_model *cm)
 			r->quoted_proto = IPPROTO_NUM_ICMP;
 			r->quoted_echo_id = 0x2b1c;
 			r->quoted_echo_seq = (uint16_t)(1 + i);
+			r->quoted_echo_known = true;
 			r->method = MATCH_QUOTE_EXACT;
 		} else {
 			r->method = MATCH_ECHO_ID_SEQ;

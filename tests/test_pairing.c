@@ -245,6 +245,32 @@ static void eight_byte_quote_pairs(void **state)
 	assert_int_equal(r->method, MATCH_QUOTE_EXACT);
 }
 
+/*
+ * A quote whose IP header says it is 20 bytes long holds no ports, whatever
+ * bytes follow it (as tshark reads it): the ports are unknown, not 0, and the
+ * reply cannot be paired by them.
+ */
+static void quote_without_ports_leaves_them_unknown(void **state)
+{
+	struct fixture *f = *state;
+	take(f, LINKTYPE_ETHERNET,
+	     "92a470c2c7c5563a949adad308004500003c42e50000020677c2c000020acb00710a8a55005012ef6591"
+	     "00000000a00216d04eae0000020405b40402080a2b51b5fa0000000001030302",
+	     9, 561000);
+	/* Frame 10 again, its quoted total length rewritten from 60 to 20. */
+	take(f, LINKTYPE_ETHERNET,
+	     "563a949adad392a470c2c7c5080045c0003820a800003f01d11ec6120102c000020a0b00f34300000000"
+	     "4500001442e50000010678c2c000020acb00710a8a55005012ef6591",
+	     10, 671000);
+	assert_int_equal(f->cm.replies.len, 1);
+	const struct reply *r = &f->cm.replies.items[0];
+	assert_true(r->quoted);
+	assert_int_equal(r->quoted_proto, 6);
+	assert_false(r->quoted_ports_known);
+	assert_false(r->quoted_seq_known);
+	assert_int_equal(r->request, -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -256,6 +282,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(index_growth_keeps_every_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(icmpv6_time_exceeded_pairs_tcp_over_ipv6, setup, teardown),
 		cmocka_unit_test_setup_teardown(eight_byte_quote_pairs, setup, teardown),
+		cmocka_unit_test_setup_teardown(quote_without_ports_leaves_them_unknown, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -190,6 +190,7 @@ static void build_case(struct case_model *cm)
 	te->quoted_proto = IPPROTO_NUM_TCP;
 	te->quoted_sport = 40001;
 	te->quoted_dport = 443;
+	te->quoted_ports_known = true;
 	te->quoted_seq = 0x10000001u;
 	te->quoted_seq_known = true;
 	te->anomalies = (anomaly_set)1 << ANOMALY_IPV4_BAD_CHECKSUM |
@@ -227,6 +228,7 @@ static void build_case(struct case_model *cm)
 	stray->quoted_dst = addr("198.51.100.80");
 	stray->quoted_sport = 40999;
 	stray->quoted_dport = 8080;
+	stray->quoted_ports_known = true;
 	stray->quoted_seq = 12345;
 
 	struct trace *t = VEC_PUSH(&cm->traces);
