@@ -26,7 +26,7 @@ int analyze_captures(struct case_model *cm, const struct analyze_options *opt,
 		     struct stage_times *times, struct error *err)
 {
 	double t0 = monotonic_seconds();
-	int rc = pipeline_read_capture(cm, opt->guest_path, SIDE_GUEST, err);
+	int rc = pipeline_read_capture_showing_progress(cm, opt->guest_path, SIDE_GUEST, opt->progress_to, err);
 	if (rc)
 		return rc;
 	double t1 = monotonic_seconds();
@@ -38,7 +38,8 @@ int analyze_captures(struct case_model *cm, const struct analyze_options *opt,
 	times->traces += t2 - t1;
 	int host = -1;
 	if (opt->host_path) {
-		rc = pipeline_read_capture(cm, opt->host_path, SIDE_HOST, err);
+		rc = pipeline_read_capture_showing_progress(cm, opt->host_path, SIDE_HOST, opt->progress_to,
+							    err);
 		if (rc)
 			return rc;
 		double t3 = monotonic_seconds();

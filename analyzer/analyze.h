@@ -18,6 +18,7 @@ struct analyze_options {
 	const char *out_dir;
 	bool quiet;
 	bool stats;
+	FILE *progress_to; /* a terminal to draw reading progress on; NULL: none */
 };
 
 /* Seconds per stage, for --stats and the benchmark. */

@@ -47,4 +47,7 @@ int capture_next(struct capture_reader *r, struct frame *f);
 /* Finishes the hash (reading what libpcap left unread) and frees the reader. */
 void capture_close(struct capture_reader *r);
 
+/* Bytes of the file read so far (compressed bytes for a gzip file), for progress. */
+uint64_t capture_bytes_read(const struct capture_reader *r);
+
 #endif

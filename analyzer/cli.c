@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "analyzer/analyze.h"
 #include "analyzer/cli.h"
@@ -24,7 +25,7 @@ static const char help_text[] =
 	"                       of each probe shows the TTL it really left with\n"
 	"  -o, --output OUTDIR  where to write case.sqlite, report.html and report.xml\n"
 	"                       (created if missing; an earlier case there is replaced)\n"
-	"  -q, --quiet          print nothing but errors and warnings\n"
+	"  -q, --quiet          print nothing but errors and warnings (and no progress line)\n"
 	"  --stats              also print the time per stage and the counts to stderr,\n"
 	"                       one tab-separated line each: stats KEY VALUE\n"
 	"\n"
@@ -35,7 +36,8 @@ static const char help_text[] =
 	"  4  the output directory or a file in it could not be written\n"
 	"  5  out of memory, or a capture exceeds a limit of the tool\n"
 	"\n"
-	"Warnings (a capture cut off mid-record: analysed up to the cut) go to stderr.\n";
+	"Warnings (a capture cut off mid-record: analysed up to the cut) go to stderr.\n"
+	"When stderr is a terminal, a line there shows how far reading a capture has got.\n";
 
 static void print_help(void)
 {
@@ -112,6 +114,8 @@ static int parse_analyze(int argc, char **argv, struct analyze_options *opt)
 			return usage_error("unknown option %s", argv[optind - 1]);
 		}
 	}
+	if (!opt->quiet && isatty(STDERR_FILENO))
+		opt->progress_to = stderr;
 	if (optind == argc)
 		return usage_error("%s", "analyze needs the guest capture");
 	if (argc - optind > 1)

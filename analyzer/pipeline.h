@@ -13,6 +13,10 @@
 int pipeline_read_capture(struct case_model *cm, const char *path, enum capture_side side,
 			  struct error *err);
 
+/* The same, drawing progress on progress_to (a terminal; NULL: silent). */
+int pipeline_read_capture_showing_progress(struct case_model *cm, const char *path,
+					   enum capture_side side, FILE *progress_to, struct error *err);
+
 /*
  * Which requests are worth keeping. A guest capture of a busy machine holds
  * thousands of ordinary SYNs: only probes (a low TTL) matter there. On the
