@@ -16,6 +16,7 @@
 #include <stdlib.h>
 
 #include "reports/common.h"
+#include "reports/drawn_traces.h"
 #include "reports/escape.h"
 #include "reports/report.h"
 #include "reports/svg_path.h"
@@ -60,6 +61,18 @@ static void element(FILE *out, const char *tag, const char *cls, const char *s)
 	raw(out, ">");
 	text(out, s);
 	fprintf(out, "</%s>", tag);
+}
+
+/* element() with printf-style text. */
+__attribute__((format(printf, 4, 5))) static void textf_element(FILE *out, const char *tag,
+								const char *cls, const char *fmt, ...)
+{
+	char buf[1200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	element(out, tag, cls, buf);
 }
 
 static void cell_u64(FILE *out, uint64_t value)
@@ -463,7 +476,47 @@ static void write_trace(FILE *out, const struct case_model *cm, const struct tra
 	raw(out, "</article>\n");
 }
 
-static void write_traces(FILE *out, const struct case_model *cm)
+/* One line per trace, for cases with more traces than the page draws. */
+static void write_trace_index(FILE *out, const struct case_model *cm, const bool *drawn)
+{
+	size_t n_drawn = 0;
+	for (size_t i = 0; i < cm->traces.len; i++)
+		n_drawn += drawn[i];
+	textf_element(out, "p", "lead",
+		      "This case holds %zu traces. The %zu drawn below are chosen by verdict (TTL reset "
+		      "first, then inconclusive, then healthy, each in capture order); the table lists "
+		      "every trace. report.xml and case.sqlite hold all of them with their hops.",
+		      cm->traces.len, n_drawn);
+	raw(out, "\n<table class=\"trace-index\">\n<thead><tr>");
+	static const char *const heads[] = { "#", "Trace", "Verdict", "Reached at TTL", "Probes", "Answered" };
+	for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++)
+		element(out, "th", NULL, heads[i]);
+	raw(out, "</tr></thead>\n<tbody>\n");
+	for (size_t i = 0; i < cm->traces.len; i++) {
+		const struct trace *t = &cm->traces.items[i];
+		raw(out, "<tr>");
+		cell_u64(out, i + 1);
+		raw(out, "<td>");
+		if (drawn[i])
+			fprintf(out, "<a href=\"#trace-%zu\">", i);
+		trace_title(out, t);
+		if (drawn[i])
+			raw(out, "</a>");
+		raw(out, "</td><td>");
+		badge(out, t->verdict);
+		raw(out, "</td>");
+		if (t->reached_ttl)
+			cell_u64(out, t->reached_ttl);
+		else
+			element(out, "td", "num muted", "not reached");
+		cell_u64(out, t->probes);
+		cell_u64(out, t->answered);
+		raw(out, "</tr>\n");
+	}
+	raw(out, "</tbody>\n</table>\n");
+}
+
+static void write_traces(FILE *out, const struct case_model *cm, const bool *drawn)
 {
 	raw(out, "<section id=\"traces\">\n");
 	element(out, "h2", NULL, "Traces");
@@ -472,11 +525,14 @@ static void write_traces(FILE *out, const struct case_model *cm)
 		element(out, "p", "muted", "No traceroute was found in the captures.");
 		raw(out, "\n");
 	}
+	if (cm->traces.len > REPORT_DRAWN_TRACES_MAX)
+		write_trace_index(out, cm, drawn);
 	struct trace_requests g = {NULL, NULL};
 	if (!group_requests(cm, &g))
 		g.start = NULL; /* the raw tables are left out; the rest still helps */
 	for (size_t i = 0; i < cm->traces.len; i++)
-		write_trace(out, cm, &cm->traces.items[i], i, &g);
+		if (drawn[i])
+			write_trace(out, cm, &cm->traces.items[i], i, &g);
 	free(g.start);
 	free(g.order);
 	raw(out, "</section>\n");
@@ -523,7 +579,39 @@ static void write_finding(FILE *out, const struct case_model *cm, const struct f
 	raw(out, "</li>\n");
 }
 
-static void write_findings(FILE *out, const struct case_model *cm)
+/* Findings about traces the page does not draw: how many of each kind. */
+static void write_findings_left_out(FILE *out, const struct case_model *cm, const bool *drawn)
+{
+	size_t counts[FINDING_COUNT] = { 0 }, total = 0;
+	for (size_t i = 0; i < cm->findings.len; i++) {
+		const struct finding *f = &cm->findings.items[i];
+		if (f->trace >= 0 && (size_t)f->trace < cm->traces.len && !drawn[f->trace]) {
+			counts[f->kind]++;
+			total++;
+		}
+	}
+	if (total == 0)
+		return;
+	textf_element(out, "p", "muted",
+		      "%zu more findings concern traces not drawn above; report.xml lists them with "
+		      "their frames. By kind:", total);
+	raw(out, "\n<ul class=\"left-out\">\n");
+	for (int k = 0; k < FINDING_COUNT; k++)
+		if (counts[k]) {
+			raw(out, "<li>");
+			element(out, "code", "kind", finding_name((enum finding_kind)k));
+			textf(out, ": %zu", counts[k]);
+			raw(out, "</li>\n");
+		}
+	raw(out, "</ul>\n");
+}
+
+static bool finding_shown(const struct case_model *cm, const struct finding *f, const bool *drawn)
+{
+	return f->trace < 0 || (size_t)f->trace >= cm->traces.len || drawn[f->trace];
+}
+
+static void write_findings(FILE *out, const struct case_model *cm, const bool *drawn)
 {
 	raw(out, "<section id=\"evidence\">\n");
 	element(out, "h2", NULL, "Evidence");
@@ -537,8 +625,10 @@ static void write_findings(FILE *out, const struct case_model *cm)
 			"and paste the display filter to see the packet.");
 		raw(out, "\n<ol class=\"findings\">\n");
 		for (size_t i = 0; i < cm->findings.len; i++)
-			write_finding(out, cm, &cm->findings.items[i]);
+			if (finding_shown(cm, &cm->findings.items[i], drawn))
+				write_finding(out, cm, &cm->findings.items[i]);
 		raw(out, "</ol>\n");
+		write_findings_left_out(out, cm, drawn);
 	}
 	raw(out, "</section>\n");
 }
@@ -709,10 +799,14 @@ static void write_tail(FILE *out)
 
 int report_write_html(const struct case_model *cm, FILE *out)
 {
+	bool *drawn = choose_drawn_traces(cm, REPORT_DRAWN_TRACES_MAX);
+	if (!drawn)
+		return -1;
 	write_head(out, cm);
 	write_verdict(out, cm);
-	write_traces(out, cm);
-	write_findings(out, cm);
+	write_traces(out, cm, drawn);
+	write_findings(out, cm, drawn);
+	free(drawn);
 	write_captures(out, cm);
 	write_correlation(out, cm);
 	write_tail(out);

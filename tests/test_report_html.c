@@ -19,6 +19,7 @@
 #include <libxml/xpath.h>
 
 #include "fixture_case.h"
+#include "reports/drawn_traces.h"
 #include "reports/escape.h"
 #include "reports/report.h"
 #include "support.h"
@@ -421,6 +422,50 @@ static void test_evidence_and_captures(void **state)
 	case_free(&cm);
 }
 
+/*
+ * A case with 150 traces (an agent tracing all day): 100 drawn, the resets
+ * first, every trace in the index, findings on undrawn traces counted.
+ */
+static void test_big_case_draws_a_chosen_hundred(void **state)
+{
+	(void)state;
+	struct case_model cm;
+	fixture_case_build(&cm);
+	for (int i = 0; i < 148; i++) {
+		struct trace *t = VEC_PUSH(&cm.traces);
+		assert_non_null(t);
+		t->proto = PROTO_UDP;
+		t->src.family = t->dst.family = 4;
+		t->src.b[0] = 10;
+		t->dst.b[0] = 198;
+		t->dst.b[3] = (uint8_t)i;
+		t->verdict = i == 120 ? VERDICT_TTL_RESET : VERDICT_NO_TTL_RESET;
+		t->reset_ttl = t->egress_ttl = t->ingress_ttl = t->true_distance = -1;
+		t->probes = 3;
+	}
+	struct finding *f = VEC_PUSH(&cm.findings);
+	f->kind = FINDING_NO_ANSWERS;
+	f->trace = 140; /* not drawn: after the reset ones, no-ttl-reset traces 1..98 fill the hundred */
+	snprintf(f->text, sizeof f->text, "No probe was answered.");
+	size_t len;
+	char *html = render(&cm, &len);
+	xmlDocPtr doc = parse_page(html, len);
+
+	assert_int_equal(xcount(doc, "//article[@class='trace']"), REPORT_DRAWN_TRACES_MAX);
+	assert_int_equal(xcount(doc, "//table[@class='trace-index']/tbody/tr"), 150);
+	assert_int_equal(xcount(doc, "//article[@id='trace-122']"), 1); /* the second reset */
+	assert_int_equal(xcount(doc, "//article[@id='trace-98']"), 1);
+	assert_int_equal(xcount(doc, "//article[@id='trace-99']"), 0);
+	assert_xpath_string(doc, "#trace-122", "//table[@class='trace-index']/tbody/tr[123]//a/@href");
+	assert_int_equal(xcount(doc, "//table[@class='trace-index']/tbody/tr[100]//a"), 0);
+	assert_int_equal(xcount(doc, "//li[@class='finding']"), 4); /* the fixture's, all drawn */
+	assert_joined(doc, "//ul[@class='left-out']/li", "path.no_answers: 1");
+
+	xmlFreeDoc(doc);
+	free(html);
+	case_free(&cm);
+}
+
 static void test_empty_case_renders(void **state)
 {
 	(void)state;
@@ -483,6 +528,7 @@ int main(void)
 		cmocka_unit_test(test_traces_and_diagrams),
 		cmocka_unit_test(test_long_path_wraps),
 		cmocka_unit_test(test_evidence_and_captures),
+		cmocka_unit_test(test_big_case_draws_a_chosen_hundred),
 		cmocka_unit_test(test_empty_case_renders),
 		cmocka_unit_test(test_output_is_reproducible),
 		cmocka_unit_test(test_write_error_is_reported),

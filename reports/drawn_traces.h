@@ -1,0 +1,26 @@
+/*
+ * A monitoring agent that traces all day leaves thousands of traces in one
+ * capture. Drawing each in the HTML report would make a page of tens of
+ * megabytes that no one reads and browsers open slowly; the page draws a
+ * chosen few in full and lists every trace in one compact table. The XML
+ * report and the store keep everything.
+ */
+#ifndef TTLSLEUTH_DRAWN_TRACES_H
+#define TTLSLEUTH_DRAWN_TRACES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "analyzer/model.h"
+
+/* Traces drawn in full at most; above it the page also gets the compact index. */
+#define REPORT_DRAWN_TRACES_MAX 100
+
+/*
+ * One flag per trace: drawn or not. The reset traces come first (they are the
+ * evidence), then the inconclusive, then the healthy, each in the case's trace
+ * order, up to max. NULL when out of memory.
+ */
+bool *choose_drawn_traces(const struct case_model *cm, size_t max);
+
+#endif
