@@ -216,7 +216,9 @@ void capture_close(struct capture_reader *r)
 	free(r);
 }
 
-uint64_t capture_bytes_read(const struct capture_reader *r)
+uint64_t capture_bytes_done(const struct capture_reader *r, bool *hash_pending)
 {
-	return source_file_offset(r->src);
+	uint64_t read = source_file_offset(r->src), hashed = 0;
+	*hash_pending = source_hash_pending(r->src, &hashed);
+	return *hash_pending && hashed < read ? hashed : read;
 }

@@ -47,7 +47,11 @@ int capture_next(struct capture_reader *r, struct frame *f);
 /* Finishes the hash (reading what libpcap left unread) and frees the reader. */
 void capture_close(struct capture_reader *r);
 
-/* Bytes of the file read so far (compressed bytes for a gzip file), for progress. */
-uint64_t capture_bytes_read(const struct capture_reader *r);
+/*
+ * Bytes of the file done so far, for progress: read (compressed bytes for a
+ * gzip file) and hashed, whichever is behind. hash_pending: the hash thread
+ * has not finished, so closing the reader will wait for it.
+ */
+uint64_t capture_bytes_done(const struct capture_reader *r, bool *hash_pending);
 
 #endif

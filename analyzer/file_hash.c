@@ -15,7 +15,8 @@ struct file_hash {
 	EVP_MD_CTX *sha;
 	int fd;
 	bool threaded, failed;
-	atomic_bool stop;
+	atomic_bool stop, done;
+	_Atomic uint64_t hashed; /* for progress */
 	pthread_t thread;
 };
 
@@ -40,8 +41,10 @@ static void *hash_whole_file(void *arg)
 			break;
 		EVP_DigestUpdate(h->sha, buf, (size_t)got);
 		offset += got;
+		atomic_store_explicit(&h->hashed, (uint64_t)offset, memory_order_relaxed);
 	}
 	free(buf);
+	atomic_store(&h->done, true);
 	return NULL;
 }
 
@@ -52,6 +55,8 @@ struct file_hash *file_hash_start(int fd, bool regular)
 		return NULL;
 	h->fd = fd;
 	atomic_init(&h->stop, false);
+	atomic_init(&h->done, false);
+	atomic_init(&h->hashed, 0);
 	h->sha = EVP_MD_CTX_new();
 	if (!h->sha || EVP_DigestInit_ex(h->sha, EVP_sha256(), NULL) != 1) {
 		EVP_MD_CTX_free(h->sha);
@@ -66,6 +71,14 @@ struct file_hash *file_hash_start(int fd, bool regular)
 bool file_hash_wants_bytes(const struct file_hash *h)
 {
 	return !h->threaded;
+}
+
+bool file_hash_pending(const struct file_hash *h, uint64_t *hashed)
+{
+	if (!h->threaded)
+		return false;
+	*hashed = atomic_load_explicit(&((struct file_hash *)h)->hashed, memory_order_relaxed);
+	return !atomic_load(&((struct file_hash *)h)->done);
 }
 
 void file_hash_feed(struct file_hash *h, const void *buf, size_t n)

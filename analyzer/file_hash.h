@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct file_hash;
 
@@ -19,6 +20,9 @@ struct file_hash *file_hash_start(int fd, bool regular);
 
 /* Whether the reader must hand over what it reads (the inline case). */
 bool file_hash_wants_bytes(const struct file_hash *h);
+
+/* Whether the thread is still hashing, and how far it has got (for progress). */
+bool file_hash_pending(const struct file_hash *h, uint64_t *hashed);
 
 void file_hash_feed(struct file_hash *h, const void *buf, size_t n);
 

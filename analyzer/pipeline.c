@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "analyzer/capture.h"
 #include "analyzer/progress.h"
@@ -289,6 +290,27 @@ static struct target_key *guest_targets(const struct case_model *cm, size_t *cou
 	return keys;
 }
 
+static void show_progress(struct progress *progress, const struct capture_reader *reader,
+			  uint64_t packets)
+{
+	bool hash_pending;
+	progress_tick(progress, capture_bytes_done(reader, &hash_pending), packets);
+}
+
+/* The hash may still be running when the reading is done (it is slower): keep the line alive. */
+static void wait_for_hash_showing_progress(struct progress *progress,
+					   const struct capture_reader *reader, uint64_t packets)
+{
+	if (!progress->out)
+		return; /* capture_close waits without polling */
+	bool hash_pending = true;
+	while (hash_pending) {
+		progress_tick(progress, capture_bytes_done(reader, &hash_pending), packets);
+		if (hash_pending)
+			nanosleep(&(struct timespec){ .tv_nsec = 20 * 1000 * 1000 }, NULL);
+	}
+}
+
 static void count_anomalies(struct capture *c, anomaly_set set)
 {
 	if (!set)
@@ -342,7 +364,7 @@ int pipeline_read_capture_showing_progress(struct case_model *cm, const char *pa
 	int rc = 0;
 	while (capture_next(reader, &f) == 1) {
 		if (c->packets % PROGRESS_TICK_PACKETS == 0)
-			progress_tick(&progress, capture_bytes_read(reader), c->packets);
+			show_progress(&progress, reader, c->packets);
 		pkt.frame = f.number;
 		pkt.ts_ns = f.ts_ns;
 		pkt.wirelen = f.wirelen;
@@ -364,6 +386,7 @@ int pipeline_read_capture_showing_progress(struct case_model *cm, const char *pa
 		}
 		c->interesting += (uint64_t)kept;
 	}
+	wait_for_hash_showing_progress(&progress, reader, c->packets);
 	progress_end(&progress);
 	free(targets);
 	pairing_free(&ix);

@@ -236,6 +236,11 @@ uint64_t source_file_offset(const struct byte_source *s)
 	return s->file_offset;
 }
 
+bool source_hash_pending(const struct byte_source *s, uint64_t *hashed)
+{
+	return file_hash_pending(s->hash, hashed);
+}
+
 const char *source_problem(const struct byte_source *s)
 {
 	return s->failed ? s->problem : NULL;

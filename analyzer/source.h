@@ -42,6 +42,9 @@ uint64_t source_offset(const struct byte_source *s);
 /* Bytes of the file itself read so far (compressed, when it is compressed). */
 uint64_t source_file_offset(const struct byte_source *s);
 
+/* Whether the file is still being hashed on the side, and how far (see file_hash.h). */
+bool source_hash_pending(const struct byte_source *s, uint64_t *hashed);
+
 /* Why reading stopped early (corrupt gzip data, I/O error), or NULL. */
 const char *source_problem(const struct byte_source *s);
 
