@@ -8,7 +8,8 @@
 #include "analyzer/source.h"
 #include "dissectors/dissect.h"
 
-enum { PCAP_FILE_HEADER = 24, PCAP_RECORD_HEADER = 16 };
+/* Alexey Kuznetsov's patched tcpdump added 8 bytes to each record header; libpcap reads those too. */
+enum { PCAP_FILE_HEADER = 24, PCAP_RECORD_HEADER = 16, MODIFIED_PCAP_RECORD_HEADER = 24 };
 
 struct capture_reader {
 	struct byte_source *src;
@@ -17,6 +18,7 @@ struct capture_reader {
 	pcap_t *pcap;
 	uint64_t next_number;
 	uint64_t record_offset; /* where the next pcap record starts */
+	unsigned record_header; /* bytes before each pcap record's data */
 	/* pcapng: our reader */
 	struct pcapng_reader *ng;
 	bool finished;
@@ -39,12 +41,21 @@ static const char *format_from_magic(const uint8_t m[4], size_t n)
 	case 0xd4c3b2a1:
 	case 0xa1b23c4d:
 	case 0x4d3cb2a1:
+	case 0xa1b2cd34:
+	case 0x34cdb2a1:
 		return "pcap";
 	case 0x0a0d0d0a:
 		return "pcapng";
 	default:
 		return NULL;
 	}
+}
+
+/* Only called once format_from_magic has seen 4 bytes. */
+static bool modified_pcap(const uint8_t m[4])
+{
+	uint32_t be = (uint32_t)m[0] << 24 | (uint32_t)m[1] << 16 | (uint32_t)m[2] << 8 | m[3];
+	return be == 0xa1b2cd34 || be == 0x34cdb2a1;
 }
 
 static const char *known_other_format(const uint8_t *m, size_t n)
@@ -55,8 +66,6 @@ static const char *known_other_format(const uint8_t *m, size_t n)
 		const char *what;
 	} formats[] = {
 		{ "snoop\0\0\0", 8, "a Solaris snoop capture (convert it with editcap -F pcapng)" },
-		{ "\x34\xcd\xb2\xa1", 4, "a modified (Kuznetsov) pcap file (convert it with editcap -F pcap)" },
-		{ "\xa1\xb2\xcd\x34", 4, "a modified (Kuznetsov) pcap file (convert it with editcap -F pcap)" },
 		{ "XCP\0", 4, "a NetXray/Sniffer capture (convert it with editcap -F pcapng)" },
 		{ "\x4d\x53\x4e\x4d", 4, "a Microsoft Network Monitor capture (convert it with editcap -F pcapng)" },
 		{ "BZh", 3, "a bzip2-compressed file (decompress it first)" },
@@ -153,6 +162,7 @@ struct capture_reader *capture_open(const char *path, struct capture *info, stru
 				  path, inside);
 		return refuse(r);
 	}
+	r->record_header = modified_pcap(magic) ? MODIFIED_PCAP_RECORD_HEADER : PCAP_RECORD_HEADER;
 	info->format = format;
 	if (!strcmp(format, "pcapng")) {
 		r->ng = pcapng_open(r->src, info, err);
@@ -177,7 +187,7 @@ static int next_pcap(struct capture_reader *r, struct frame *f)
 		f->linktype = r->info->linktype;
 		f->interface = 0;
 		f->data = data;
-		r->record_offset += PCAP_RECORD_HEADER + (uint64_t)hdr->caplen;
+		r->record_offset += r->record_header + (uint64_t)hdr->caplen;
 		return 1;
 	}
 	if (rc == PCAP_ERROR) {

@@ -278,6 +278,48 @@ static void timestamps_out_of_range_are_clamped(void **state)
 	remove_temp_dir(dir);
 }
 
+/*
+ * The modified pcap format of Kuznetsov's patched tcpdump (magic a1b2cd34):
+ * 8 more bytes in each record header. Read through libpcap; a cut in the
+ * second record is reported at that record's true offset (24 + 24 + 28).
+ */
+static void modified_pcap_is_read(void **state)
+{
+	(void)state;
+	uint8_t ip[64];
+	size_t n = hex_to_bytes(echo_hex, ip, sizeof ip);
+	struct image im = { 0 };
+	put32(&im, 0xa1b2cd34);
+	put16(&im, 2);
+	put16(&im, 4);
+	put32(&im, 0);
+	put32(&im, 0);
+	put32(&im, 65535);
+	put32(&im, 101); /* raw IP */
+	for (int i = 0; i < 2; i++) {
+		put32(&im, 1700000000u);
+		put32(&im, 250000u);
+		put32(&im, (uint32_t)n);
+		put32(&im, (uint32_t)n);
+		put32(&im, 2);  /* interface index */
+		put16(&im, 8);  /* protocol */
+		put8(&im, 4);   /* packet type: outgoing */
+		put8(&im, 0);
+		put_bytes(&im, ip, (uint32_t)n);
+	}
+	char *dir = make_temp_dir();
+	char *path = write_file(dir, "modified.pcap", im.bytes, im.len - 5);
+	struct read_result res;
+	read_all(path, &res);
+	assert_int_equal(res.rc, 0);
+	assert_int_equal(res.frames, 1);
+	assert_int_equal(res.ts[0], 1700000000250000000ll);
+	assert_true(res.cut_short);
+	assert_non_null(strstr(res.warning, "reading stopped at byte 76 (frame 2)"));
+	free(path);
+	remove_temp_dir(dir);
+}
+
 static void cut_inside_a_block(void **state)
 {
 	(void)state;
@@ -421,6 +463,7 @@ int main(void)
 		cmocka_unit_test(mixed_link_types_both_byte_orders),
 		cmocka_unit_test(mixed_link_types_are_dissected),
 		cmocka_unit_test(timestamps_out_of_range_are_clamped),
+		cmocka_unit_test(modified_pcap_is_read),
 		cmocka_unit_test(cut_inside_a_block),
 		cmocka_unit_test(hostile_block_lengths),
 		cmocka_unit_test(gzip_compressed_sample),
