@@ -476,18 +476,25 @@ static void write_trace(FILE *out, const struct case_model *cm, const struct tra
 	raw(out, "</article>\n");
 }
 
-/* One line per trace, for cases with more traces than the page draws. */
-static void write_trace_index(FILE *out, const struct case_model *cm, const bool *drawn)
+static void write_trace_index_lead(FILE *out, const struct case_model *cm, const bool *drawn)
 {
 	size_t n_drawn = 0;
 	for (size_t i = 0; i < cm->traces.len; i++)
 		n_drawn += drawn[i];
 	textf_element(out, "p", "lead",
 		      "This case holds %zu traces. The %zu drawn below are chosen by verdict (TTL reset "
-		      "first, then inconclusive, then healthy, each in capture order); the table lists "
-		      "every trace. report.xml and case.sqlite hold all of them with their hops.",
+		      "first, then inconclusive, then healthy, each in capture order); the index after "
+		      "them lists every trace. report.xml and case.sqlite hold all of them with their hops.",
 		      cm->traces.len, n_drawn);
-	raw(out, "\n<table class=\"trace-index\">\n<thead><tr>");
+	raw(out, "\n");
+}
+
+/* One line per trace, for cases with more traces than the page draws. */
+static void write_trace_index(FILE *out, const struct case_model *cm, const bool *drawn)
+{
+	raw(out, "<h3 id=\"trace-index\">");
+	textf(out, "Every trace (%zu)", cm->traces.len);
+	raw(out, "</h3>\n<table class=\"trace-index\">\n<thead><tr>");
 	static const char *const heads[] = { "#", "Trace", "Verdict", "Reached at TTL", "Probes", "Answered" };
 	for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++)
 		element(out, "th", NULL, heads[i]);
@@ -525,14 +532,17 @@ static void write_traces(FILE *out, const struct case_model *cm, const bool *dra
 		element(out, "p", "muted", "No traceroute was found in the captures.");
 		raw(out, "\n");
 	}
-	if (cm->traces.len > REPORT_DRAWN_TRACES_MAX)
-		write_trace_index(out, cm, drawn);
+	bool indexed = cm->traces.len > REPORT_DRAWN_TRACES_MAX;
+	if (indexed)
+		write_trace_index_lead(out, cm, drawn);
 	struct trace_requests g = {NULL, NULL};
 	if (!group_requests(cm, &g))
 		g.start = NULL; /* the raw tables are left out; the rest still helps */
 	for (size_t i = 0; i < cm->traces.len; i++)
 		if (drawn[i])
 			write_trace(out, cm, &cm->traces.items[i], i, &g);
+	if (indexed)
+		write_trace_index(out, cm, drawn);
 	free(g.start);
 	free(g.order);
 	raw(out, "</section>\n");
