@@ -131,6 +131,8 @@ const char *match_method_name(enum match_method m)
 		return "tcp-ack";
 	case MATCH_ECHO_ID_SEQ:
 		return "echo-id-seq";
+	case MATCH_QUOTE_HEADER:
+		return "quote-ip-header";
 	case MATCH_NONE:
 		break;
 	}

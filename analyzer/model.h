@@ -80,6 +80,12 @@ enum reply_kind {
 	REPLY_ECHO_REPLY,
 };
 
+/* Time exceeded in reassembly (code 1) says nothing about the hop at the probe's TTL. */
+static inline bool reply_answers_hop(enum reply_kind k, uint8_t icmp_code)
+{
+	return !(k == REPLY_TIME_EXCEEDED && icmp_code == 1);
+}
+
 /* ICMP errors (answers from anyone on the path) as opposed to the destination's own answers. */
 static inline bool reply_kind_is_error(enum reply_kind k)
 {
@@ -93,6 +99,7 @@ enum match_method {
 	MATCH_QUOTE_IP_ID,   /* echo id/seq shared by every probe: told apart by the IP ID */
 	MATCH_TCP_ACK,       /* reversed tuple and ack == seq + 1 */
 	MATCH_ECHO_ID_SEQ,   /* echo reply with the request's id and sequence */
+	MATCH_QUOTE_HEADER,  /* the quote stops after the IP header: addresses, protocol, IP ID */
 };
 
 struct reply {

@@ -272,3 +272,103 @@ void pairing_match(const struct pairing_index *ix, struct case_model *cm, int32_
 		break;
 	}
 }
+
+static bool header_only_quote(const struct reply *r, uint32_t capture)
+{
+	return r->capture == capture && r->request < 0 && r->quoted && reply_kind_is_error(r->kind) &&
+	       r->quoted_src.family == 4 && r->quoted_dst.family == 4 && !r->quoted_ports_known &&
+	       !r->quoted_echo_known;
+}
+
+/* Requests ordered by (IP ID, destination, source, protocol, time) for bsearch. */
+static const struct request *by_id_requests;
+
+static int compare_by_id(const void *a, const void *b)
+{
+	const struct request *x = &by_id_requests[*(const int32_t *)a];
+	const struct request *y = &by_id_requests[*(const int32_t *)b];
+	if (x->ip_id != y->ip_id)
+		return x->ip_id < y->ip_id ? -1 : 1;
+	int c = memcmp(x->dst.b, y->dst.b, 4);
+	if (!c)
+		c = memcmp(x->src.b, y->src.b, 4);
+	if (!c && x->proto != y->proto)
+		c = x->proto < y->proto ? -1 : 1;
+	if (!c && x->ts_ns != y->ts_ns)
+		c = x->ts_ns < y->ts_ns ? -1 : 1;
+	return c;
+}
+
+static uint8_t protocol_number(enum trace_protocol p)
+{
+	return p == PROTO_TCP ? IPPROTO_NUM_TCP : p == PROTO_UDP ? IPPROTO_NUM_UDP : IPPROTO_NUM_ICMP;
+}
+
+/* -1, 0, 1 as the request's key is below, equal to or above the quote's (time aside). */
+static int compare_to_quote(const struct request *q, const struct reply *r)
+{
+	if (q->ip_id != r->quoted_ip_id)
+		return q->ip_id < r->quoted_ip_id ? -1 : 1;
+	int c = memcmp(q->dst.b, r->quoted_dst.b, 4);
+	if (!c)
+		c = memcmp(q->src.b, r->quoted_src.b, 4);
+	if (!c && protocol_number(q->proto) != r->quoted_proto)
+		c = protocol_number(q->proto) < r->quoted_proto ? -1 : 1;
+	return c;
+}
+
+int pairing_match_header_quotes(struct case_model *cm, uint32_t capture)
+{
+	size_t pending = 0, n = 0;
+	for (size_t i = 0; i < cm->replies.len; i++)
+		pending += header_only_quote(&cm->replies.items[i], capture);
+	if (pending == 0)
+		return 0;
+	for (size_t i = 0; i < cm->requests.len; i++)
+		n += cm->requests.items[i].capture == capture && cm->requests.items[i].src.family == 4;
+	if (n == 0)
+		return 0;
+	int32_t *order = malloc(n * sizeof *order);
+	if (!order)
+		return -1;
+	size_t k = 0;
+	for (size_t i = 0; i < cm->requests.len; i++)
+		if (cm->requests.items[i].capture == capture && cm->requests.items[i].src.family == 4)
+			order[k++] = (int32_t)i;
+	by_id_requests = cm->requests.items;
+	qsort(order, n, sizeof *order, compare_by_id);
+
+	for (size_t i = 0; i < cm->replies.len; i++) {
+		struct reply *r = &cm->replies.items[i];
+		if (!header_only_quote(r, capture))
+			continue;
+		/* The first request with the quote's key, then the latest of those sent before the reply. */
+		size_t lo = 0, hi = n;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (compare_to_quote(&cm->requests.items[order[mid]], r) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		int32_t best = -1;
+		for (size_t p = lo; p < n; p++) {
+			const struct request *q = &cm->requests.items[order[p]];
+			if (compare_to_quote(q, r) != 0 || q->ts_ns > r->ts_ns)
+				break;
+			best = order[p];
+		}
+		if (best < 0)
+			continue;
+		struct request *q = &cm->requests.items[best];
+		r->request = best;
+		r->method = MATCH_QUOTE_HEADER;
+		r->rtt_ns = r->ts_ns - q->ts_ns;
+		if (!q->answered) {
+			q->answered = true;
+			q->reply = (int32_t)i;
+		}
+	}
+	free(order);
+	return 0;
+}

@@ -29,4 +29,12 @@ int pairing_add(struct pairing_index *ix, const struct case_model *cm, int32_t r
 /* Looks up the request of cm->replies.items[reply] and links the two if found. */
 void pairing_match(const struct pairing_index *ix, struct case_model *cm, int32_t reply);
 
+/*
+ * After a capture is read: ICMP errors whose quote stops after the IPv4
+ * header (RFC 792 asks for 8 more bytes; some routers send none) have no
+ * ports to look up, so they are paired by addresses, protocol and IP ID with
+ * the latest request of that capture sent before them. -1 when out of memory.
+ */
+int pairing_match_header_quotes(struct case_model *cm, uint32_t capture);
+
 #endif

@@ -386,6 +386,8 @@ int pipeline_read_capture_showing_progress(struct case_model *cm, const char *pa
 		}
 		c->interesting += (uint64_t)kept;
 	}
+	if (rc == 0 && pairing_match_header_quotes(cm, index) != 0)
+		rc = error_set(err, EXIT_INTERNAL, "%s: out of memory while pairing", path);
 	wait_for_hash_showing_progress(&progress, reader, c->packets);
 	progress_end(&progress);
 	free(targets);

@@ -177,7 +177,7 @@ static const char schema_sql[] =
 	"CREATE TABLE pairs ( -- which request each reply answers; unmatched replies have no row\n"
 	"	reply_id INTEGER PRIMARY KEY REFERENCES replies(id), -- the answer\n"
 	"	request_id INTEGER NOT NULL REFERENCES requests(id), -- what it answers\n"
-	"	method TEXT NOT NULL, -- how they were matched: quote-exact, quote-ports, quote-ip-id, tcp-ack, echo-id-seq\n"
+	"	method TEXT NOT NULL, -- how they were matched: quote-exact, quote-ports, quote-ip-id, tcp-ack, echo-id-seq, quote-ip-header\n"
 	"	rtt_ns INTEGER NOT NULL -- reply time minus request time\n"
 	");\n"
 	"CREATE TABLE correlations ( -- the same request seen in the guest and in the host capture\n"

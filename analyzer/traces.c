@@ -72,10 +72,9 @@ bool reply_from_destination(const struct trace *t, const struct reply *r)
 	return false;
 }
 
-/* Time exceeded in reassembly (code 1) says nothing about the hop at that TTL. */
 static bool answers_the_hop(const struct reply *r)
 {
-	return !(r->kind == REPLY_TIME_EXCEEDED && r->icmp_code == 1);
+	return reply_answers_hop(r->kind, r->icmp_code);
 }
 
 enum { MAX_RESPONDERS = 8 };

@@ -69,6 +69,7 @@ static bool orphan_answer(const struct reply *r, uint32_t capture)
 	enum trace_protocol proto = PROTO_UDP;
 	return r->capture == capture && r->request < 0 && r->quoted &&
 	       (r->kind == REPLY_TIME_EXCEEDED || r->kind == REPLY_UNREACHABLE) &&
+	       reply_answers_hop(r->kind, r->icmp_code) &&
 	       r->quoted_dst.family && protocol_of(r->quoted_proto, &proto);
 }
 

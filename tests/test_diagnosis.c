@@ -209,6 +209,17 @@ static void reassembly_time_exceeded_is_no_hop(void **state)
 	assert_int_equal(t->hops.items[0].probes, 1);
 }
 
+/* ...nor, without its probe, the start of a trace rebuilt from answers. */
+static void lone_reassembly_time_exceeded_rebuilds_nothing(void **state)
+{
+	struct scenario *s = *state;
+	struct probe_spec p1 = tcp_probe(1);
+	router_says(s, &p1, "192.0.2.1", 64, 1);
+	diagnose(s);
+	assert_int_equal(s->cm.replies.len, 1);
+	assert_int_equal(s->cm.traces.len, 0);
+}
+
 /* A proxy answering for the destination at TTL 1 does not end the trace. */
 static void time_exceeded_from_the_destination(void **state)
 {
@@ -313,6 +324,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(nat_mode_pattern, setup, teardown),
 		cmocka_unit_test_setup_teardown(answer_ttl_betrays_the_distance, setup, teardown),
 		cmocka_unit_test_setup_teardown(reassembly_time_exceeded_is_no_hop, setup, teardown),
+		cmocka_unit_test_setup_teardown(lone_reassembly_time_exceeded_rebuilds_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(time_exceeded_from_the_destination, setup, teardown),
 		cmocka_unit_test_setup_teardown(byte_swapped_quote_still_pairs, setup, teardown),
 		cmocka_unit_test_setup_teardown(virtualbox_nat_is_named, setup, teardown),

@@ -269,6 +269,31 @@ static void quote_without_ports_leaves_them_unknown(void **state)
 	assert_false(r->quoted_ports_known);
 	assert_false(r->quoted_seq_known);
 	assert_int_equal(r->request, -1);
+
+	/* After the capture: paired by addresses, protocol and IP ID (0x42e5) alone. */
+	assert_int_equal(pairing_match_header_quotes(&f->cm, 0), 0);
+	r = &f->cm.replies.items[0];
+	assert_int_equal(r->request, 0);
+	assert_int_equal(r->method, MATCH_QUOTE_HEADER);
+	assert_int_equal(r->rtt_ns, 110000);
+	assert_true(f->cm.requests.items[0].answered);
+}
+
+/* The same header-only quote with another IP ID (0x42e6) names no probe of the capture. */
+static void header_only_quote_needs_the_ip_id(void **state)
+{
+	struct fixture *f = *state;
+	take(f, LINKTYPE_ETHERNET,
+	     "92a470c2c7c5563a949adad308004500003c42e50000020677c2c000020acb00710a8a55005012ef6591"
+	     "00000000a00216d04eae0000020405b40402080a2b51b5fa0000000001030302",
+	     9, 561000);
+	take(f, LINKTYPE_ETHERNET,
+	     "563a949adad392a470c2c7c5080045c0003820a800003f01d11ec6120102c000020a0b00f34300000000"
+	     "4500001442e60000010678c2c000020acb00710a8a55005012ef6591",
+	     10, 671000);
+	assert_int_equal(pairing_match_header_quotes(&f->cm, 0), 0);
+	assert_int_equal(f->cm.replies.items[0].request, -1);
+	assert_false(f->cm.requests.items[0].answered);
 }
 
 int main(void)
@@ -283,6 +308,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(icmpv6_time_exceeded_pairs_tcp_over_ipv6, setup, teardown),
 		cmocka_unit_test_setup_teardown(eight_byte_quote_pairs, setup, teardown),
 		cmocka_unit_test_setup_teardown(quote_without_ports_leaves_them_unknown, setup, teardown),
+		cmocka_unit_test_setup_teardown(header_only_quote_needs_the_ip_id, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
