@@ -509,11 +509,15 @@ static void decide(struct trace *t, const struct signals *s)
 			snprintf(hidden, sizeof hidden, " %d hop%s of the real path are hidden.",
 				 t->true_distance - t->reached_ttl,
 				 t->true_distance - t->reached_ttl == 1 ? "" : "s");
-		snprintf(t->reason, sizeof t->reason,
-			 "The %s probes did not keep their TTL%s: %s answered at TTL %u.%s",
+		char answered[96];
+		if (t->reached_ttl)
+			snprintf(answered, sizeof answered, "%s answered at TTL %u", dst, t->reached_ttl);
+		else
+			snprintf(answered, sizeof answered, "%s did not answer in this capture", dst);
+		snprintf(t->reason, sizeof t->reason, "The %s probes did not keep their TTL%s: %s.%s",
 			 protocol_name(t->proto),
-			 s->egress_ttl >= 0 ? " (the host sent them on with a fixed TTL)" : "", dst,
-			 t->reached_ttl, hidden);
+			 s->egress_ttl >= 0 ? " (the host sent them on with a fixed TTL)" : "", answered,
+			 hidden);
 		return;
 	}
 	t->reset_ttl = -1;
@@ -617,8 +621,12 @@ static void summarise(struct case_model *cm, uint32_t guest)
 		       affected);
 		if (reset_ttl >= 0)
 			append(cm->summary, sizeof cm->summary, " (they were sent on with TTL %d)", reset_ttl);
-		append(cm->summary, sizeof cm->summary, ", so %s seems to answer after only %u hop%s",
-		       dst, example->reached_ttl, example->reached_ttl == 1 ? "" : "s");
+		if (example->reached_ttl)
+			append(cm->summary, sizeof cm->summary, ", so %s seems to answer after only %u hop%s",
+			       dst, example->reached_ttl, example->reached_ttl == 1 ? "" : "s");
+		else
+			append(cm->summary, sizeof cm->summary,
+			       ", so a trace to %s cannot show the routers past the NAT", dst);
 		if (hidden_known)
 			append(cm->summary, sizeof cm->summary, " while %d more hop%s lie on the real path",
 			       hidden, hidden == 1 ? "" : "s");
@@ -643,7 +651,7 @@ static void summarise(struct case_model *cm, uint32_t guest)
 			char untried[64];
 			protocols_text(~(reset | unknown) & 7u, untried, sizeof untried);
 			append(cm->remedy, sizeof cm->remedy,
-			       " A path trace with %s may survive this NAT (some keep UDP or ICMP); check it the same way before trusting it.",
+			       " The captures hold no %s path trace; some of these NATs keep that TTL (slirp keeps UDP's), so run one and check it the same way before trusting it.",
 			       untried);
 		}
 	} else if (healthy) {

@@ -19,6 +19,7 @@
 #include <libxml/parser.h>
 #include <libxml/xmlschemas.h>
 #include <libxml/xpath.h>
+#include <pcap/pcap.h>
 #include <sqlite3.h>
 
 #include "support.h"
@@ -435,6 +436,60 @@ static void capture_cut_mid_record(void **state)
 	free(src);
 }
 
+/* Frames first..last of a committed capture, written with libpcap into dir/name. */
+static char *cut_frames(const char *sample, unsigned first, unsigned last, const char *dir,
+			const char *name)
+{
+	char *src = source_path(sample);
+	char errbuf[PCAP_ERRBUF_SIZE];
+	pcap_t *in = pcap_open_offline(src, errbuf);
+	assert_non_null(in);
+	char *path = malloc(strlen(dir) + strlen(name) + 2);
+	sprintf(path, "%s/%s", dir, name);
+	pcap_dumper_t *out = pcap_dump_open(in, path);
+	assert_non_null(out);
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	for (unsigned n = 1; n <= last && pcap_next_ex(in, &h, &data) == 1; n++)
+		if (n >= first)
+			pcap_dump((u_char *)out, h, data);
+	pcap_dump_close(out);
+	pcap_close(in);
+	free(src);
+	return path;
+}
+
+/*
+ * The slirp guest capture from frame 31: ICMP probes whose answers are not in
+ * it, the host capture showing them leave with TTL 64. Reset, and nothing
+ * answered: the words must not say "after 0 hops".
+ */
+static void reset_without_any_answer_is_worded_so(void **state)
+{
+	(void)state;
+	char *dir = make_temp_dir();
+	char *guest = cut_frames("samples/slirp/guest.pcap", 31, 60, dir, "guest-31-60.pcap");
+	char *host = source_path("samples/slirp/host.pcap");
+	char out[600], out_path[600], args[2048];
+	snprintf(out, sizeof out, "%s/case", dir);
+	snprintf(out_path, sizeof out_path, "%s/stdout", dir);
+	snprintf(args, sizeof args, "analyze '%s' --host '%s' -o '%s'", guest, host, out);
+	assert_int_equal(run_ttlsleuth(args, out_path, NULL), 0);
+	char *said = slurp_file(out_path, NULL);
+	assert_non_null(strstr(said, "ttl-reset: "));
+	assert_non_null(strstr(said, "so a trace to 203.0.113.10 cannot show the routers past the NAT"));
+	assert_null(strstr(said, "0 hops"));
+	struct run r;
+	snprintf(r.out, sizeof r.out, "%s", out);
+	assert_int_equal(sql_int(&r, "SELECT count(*) FROM traces WHERE verdict = 'ttl-reset'"
+				     " AND reason LIKE '%did not answer in this capture%'"),
+			 1);
+	free(said);
+	free(host);
+	free(guest);
+	remove_temp_dir(dir);
+}
+
 static void unwritable_output(void **state)
 {
 	(void)state;
@@ -476,6 +531,7 @@ int main(void)
 		cmocka_unit_test(reports_are_reproducible),
 		cmocka_unit_test(bad_input_is_refused),
 		cmocka_unit_test(capture_cut_mid_record),
+		cmocka_unit_test(reset_without_any_answer_is_worded_so),
 		cmocka_unit_test(unwritable_output),
 		cmocka_unit_test(usage_errors),
 	};
