@@ -45,6 +45,13 @@ int analyze_captures(struct case_model *cm, const struct analyze_options *opt,
 		double t3 = monotonic_seconds();
 		times->read_dissect += t3 - t2;
 		host = 1;
+		/* Another name for the guest's file (a copy, a hard link) would "prove" anything. */
+		if (cm->captures[0].sha256_hex[0] &&
+		    !strcmp(cm->captures[0].sha256_hex, cm->captures[1].sha256_hex))
+			return error_set(err, EXIT_USAGE,
+					 "%s: the same bytes as the guest capture %s (same SHA-256); the host "
+					 "capture must be one taken on the host",
+					 opt->host_path, opt->guest_path);
 		if (duplicates_mark(cm, 1, true) != 0 || correlate_captures(cm, 0, 1) != 0)
 			return error_set(err, EXIT_INTERNAL, "out of memory while correlating the captures");
 		t2 = monotonic_seconds();

@@ -72,6 +72,10 @@ static int set_once(const char **slot, const char *value, const char *option)
 		return usage_error("%s given twice", option);
 	if (!*value)
 		return usage_error("%s needs a non-empty value", option);
+	/* "--host -o out": getopt hands over "-o" as the value. A file named so is ./-o. */
+	if (value[0] == '-' && value[1] != '\0')
+		return usage_error("%s needs a value, not the option %s (a file named so: ./%s)", option,
+				   value, value);
 	*slot = value;
 	return 0;
 }
@@ -171,11 +175,15 @@ int cli_main(int argc, char **argv)
 {
 	if (argc < 2)
 		return usage_error("%s", "no command given");
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+	bool help = !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help");
+	bool version = !strcmp(argv[1], "--version");
+	if ((help || version) && argc > 2)
+		return usage_error("%s takes no argument (got %s)", argv[1], argv[2]);
+	if (help) {
 		print_help();
 		return EXIT_DONE;
 	}
-	if (!strcmp(argv[1], "--version")) {
+	if (version) {
 		printf("ttlsleuth %s\n", TTLSLEUTH_VERSION);
 		return EXIT_DONE;
 	}

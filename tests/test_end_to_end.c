@@ -519,6 +519,43 @@ static void usage_errors(void **state)
 	assert_int_equal(run_ttlsleuth("frobnicate", NULL, NULL), 2);
 	assert_int_equal(run_ttlsleuth("--help", NULL, NULL), 0);
 	assert_int_equal(run_ttlsleuth("--version", NULL, NULL), 0);
+	assert_int_equal(run_ttlsleuth("--version extra", NULL, NULL), 2);
+
+	/* "--host -o d": the option is not taken for the host capture's name. */
+	char *dir = make_temp_dir();
+	char err_path[600];
+	snprintf(err_path, sizeof err_path, "%s/stderr", dir);
+	assert_int_equal(run_ttlsleuth("analyze x.pcap --host -o d", NULL, err_path), 2);
+	char *err = slurp_file(err_path, NULL);
+	assert_non_null(strstr(err, "--host needs a value, not the option -o"));
+	free(err);
+	remove_temp_dir(dir);
+}
+
+/* A copy of the guest capture given as the host one: refused, nothing written. */
+static void host_copy_of_the_guest_is_refused(void **state)
+{
+	(void)state;
+	char *src = source_path("samples/slirp/guest.pcap");
+	size_t n;
+	char *bytes = slurp_file(src, &n);
+	char *copy = write_temp_file(bytes, n, "copy.pcap");
+	char *dir = make_temp_dir();
+	char out[600], err_path[600], args[2048];
+	snprintf(out, sizeof out, "%s/case", dir);
+	snprintf(err_path, sizeof err_path, "%s/stderr", dir);
+	snprintf(args, sizeof args, "analyze '%s' --host '%s' -o '%s'", src, copy, out);
+	assert_int_equal(run_ttlsleuth(args, NULL, err_path), 2);
+	char *err = slurp_file(err_path, NULL);
+	assert_non_null(strstr(err, "copy.pcap: the same bytes as the guest capture"));
+	char report[700];
+	snprintf(report, sizeof report, "%s/report.xml", out);
+	assert_int_not_equal(access(report, F_OK), 0);
+	free(err);
+	remove_temp_dir(dir);
+	free_temp_file(copy);
+	free(bytes);
+	free(src);
 }
 
 int main(void)
@@ -534,6 +571,7 @@ int main(void)
 		cmocka_unit_test(reset_without_any_answer_is_worded_so),
 		cmocka_unit_test(unwritable_output),
 		cmocka_unit_test(usage_errors),
+		cmocka_unit_test(host_copy_of_the_guest_is_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
