@@ -135,6 +135,15 @@ static int parse_analyze(int argc, char **argv, struct analyze_options *opt)
 	return 0;
 }
 
+static void warn_host_unmatched(const struct case_model *cm)
+{
+	for (size_t i = 0; i < cm->findings.len; i++)
+		if (cm->findings.items[i].kind == FINDING_HOST_CAPTURE_UNMATCHED)
+			fprintf(stderr, "ttlsleuth: warning: %s: no copy of the guest's probes in it; the "
+					"verdicts rest on the guest capture alone\n",
+				cm->captures[1].path);
+}
+
 static void warn_cut_short(const struct case_model *cm)
 {
 	for (uint32_t i = 0; i < cm->n_captures; i++)
@@ -159,6 +168,7 @@ static int run_analyze(int argc, char **argv)
 	rc = analyze_captures(&cm, &opt, &times, &err);
 	if (!rc) {
 		warn_cut_short(&cm);
+		warn_host_unmatched(&cm);
 		rc = analyze_write_outputs(&cm, opt.out_dir, &times, &err);
 	}
 	if (rc)

@@ -7,8 +7,9 @@
 #define MATCH_WINDOW_NS ((int64_t)1000 * 1000 * 1000)
 /* ...and not much before it, once the clocks are lined up. */
 #define EARLY_SLACK_NS ((int64_t)20 * 1000 * 1000)
-/* Clocks of a guest and its host rarely differ by more than this. */
-#define OFFSET_SEARCH_NS ((int64_t)3600 * 1000 * 1000 * 1000)
+/* Clocks of a guest and its host may differ by a time zone (UTC-12 to UTC+14)
+ * when one of them keeps local time in its clock: a day and a bit covers it. */
+#define OFFSET_SEARCH_NS ((int64_t)26 * 3600 * 1000 * 1000 * 1000)
 /* Offsets closer than this count as the same offset. */
 #define OFFSET_BIN_NS ((int64_t)20 * 1000 * 1000)
 

@@ -712,9 +712,28 @@ static void note_packets_seen_twice(struct case_model *cm)
 	}
 }
 
+/* A host capture that shares no probe with the guest's says nothing: say so, not silently. */
+static void note_host_unmatched(struct case_model *cm, uint32_t guest, int host)
+{
+	if (host < 0 || cm->correlated_requests > 0)
+		return;
+	size_t probes = 0;
+	for (size_t i = 0; i < cm->traces.len; i++)
+		if (cm->traces.items[i].capture == guest && !cm->traces.items[i].rebuilt_from_replies)
+			probes += cm->traces.items[i].probes;
+	if (probes == 0)
+		return;
+	add_finding(cm, FINDING_HOST_CAPTURE_UNMATCHED, -1,
+		    "The host capture %s holds no copy of the guest's %zu probes, so it adds no evidence: it "
+		    "was taken at another time (clocks more than a day apart also look so) or on an "
+		    "interface the probes did not cross. The verdicts rest on the guest capture alone.",
+		    cm->captures[host].name, probes);
+}
+
 int diagnose_case(struct case_model *cm, uint32_t guest, int host)
 {
 	note_packets_seen_twice(cm);
+	note_host_unmatched(cm, guest, host);
 	struct members m;
 	if (members_build(cm, &m) != 0) {
 		members_free(&m);

@@ -201,7 +201,8 @@ struct trace {
 	X(QUOTE_REBUILT_BY_NAT, "icmp.quote_rebuilt_by_nat")                    \
 	X(PACKETS_SEEN_TWICE, "capture.packets_seen_twice")                     \
 	X(NAT_FAMILY, "nat.family")                                             \
-	X(DESTINATION_NOT_REACHED, "path.destination_not_reached")
+	X(DESTINATION_NOT_REACHED, "path.destination_not_reached")               \
+	X(HOST_CAPTURE_UNMATCHED, "host.no_copies_of_the_probes")
 
 enum finding_kind {
 #define FINDING_ENUM(id, name) FINDING_##id,

@@ -436,9 +436,9 @@ static void capture_cut_mid_record(void **state)
 	free(src);
 }
 
-/* Frames first..last of a committed capture, written with libpcap into dir/name. */
-static char *cut_frames(const char *sample, unsigned first, unsigned last, const char *dir,
-			const char *name)
+/* Frames first..last of a committed capture, shift_s seconds later, written with libpcap into dir/name. */
+static char *rewrite_frames(const char *sample, unsigned first, unsigned last, long shift_s,
+			    const char *dir, const char *name)
 {
 	char *src = source_path(sample);
 	char errbuf[PCAP_ERRBUF_SIZE];
@@ -451,8 +451,11 @@ static char *cut_frames(const char *sample, unsigned first, unsigned last, const
 	struct pcap_pkthdr *h;
 	const u_char *data;
 	for (unsigned n = 1; n <= last && pcap_next_ex(in, &h, &data) == 1; n++)
-		if (n >= first)
-			pcap_dump((u_char *)out, h, data);
+		if (n >= first) {
+			struct pcap_pkthdr shifted = *h;
+			shifted.ts.tv_sec += shift_s;
+			pcap_dump((u_char *)out, &shifted, data);
+		}
 	pcap_dump_close(out);
 	pcap_close(in);
 	free(src);
@@ -468,7 +471,7 @@ static void reset_without_any_answer_is_worded_so(void **state)
 {
 	(void)state;
 	char *dir = make_temp_dir();
-	char *guest = cut_frames("samples/slirp/guest.pcap", 31, 60, dir, "guest-31-60.pcap");
+	char *guest = rewrite_frames("samples/slirp/guest.pcap", 31, 60, 0, dir, "guest-31-60.pcap");
 	char *host = source_path("samples/slirp/host.pcap");
 	char out[600], out_path[600], args[2048];
 	snprintf(out, sizeof out, "%s/case", dir);
@@ -532,6 +535,46 @@ static void usage_errors(void **state)
 	remove_temp_dir(dir);
 }
 
+/*
+ * A host clock 14 hours behind (local time on one side, UTC on the other):
+ * still lined up, the reset value still known. A host capture of another
+ * place and time: a warning, and a finding saying the verdicts rest on the
+ * guest alone.
+ */
+static void host_clock_a_time_zone_away(void **state)
+{
+	(void)state;
+	const char *pair = "samples/lab/nat-network-v6/traceroute-tcp/";
+	char guest_rel[200], host_rel[200];
+	snprintf(guest_rel, sizeof guest_rel, "%sguest.pcap", pair);
+	snprintf(host_rel, sizeof host_rel, "%shost.pcap", pair);
+	char *dir = make_temp_dir();
+	char *host = rewrite_frames(host_rel, 1, 100000, -14 * 3600, dir, "host-utc-14.pcap");
+	char *guest = source_path(guest_rel);
+	char out[600], err_path[600], args[2048];
+	snprintf(out, sizeof out, "%s/case", dir);
+	snprintf(err_path, sizeof err_path, "%s/stderr", dir);
+	snprintf(args, sizeof args, "analyze '%s' --host '%s' -o '%s' -q", guest, host, out);
+	assert_int_equal(run_ttlsleuth(args, NULL, err_path), 0);
+	struct run r;
+	snprintf(r.out, sizeof r.out, "%s", out);
+	assert_int_equal(sql_int(&r, "SELECT correlated_requests > 0 FROM case_info"), 1);
+	assert_int_equal(sql_int(&r, "SELECT round(clock_offset_ns / 1e9) FROM case_info"), -14 * 3600);
+	assert_int_equal(sql_int(&r, "SELECT count(*) FROM traces WHERE reset_ttl = 64"), 1);
+
+	char *other = source_path("samples/routed/host.pcap");
+	snprintf(args, sizeof args, "analyze '%s' --host '%s' -o '%s' -q", guest, other, out);
+	assert_int_equal(run_ttlsleuth(args, NULL, err_path), 0);
+	char *err = slurp_file(err_path, NULL);
+	assert_non_null(strstr(err, "no copy of the guest's probes in it"));
+	assert_int_equal(sql_int(&r, "SELECT count(*) FROM findings WHERE kind = 'host.no_copies_of_the_probes'"), 1);
+	free(err);
+	free(other);
+	free(guest);
+	free(host);
+	remove_temp_dir(dir);
+}
+
 /* A copy of the guest capture given as the host one: refused, nothing written. */
 static void host_copy_of_the_guest_is_refused(void **state)
 {
@@ -572,6 +615,7 @@ int main(void)
 		cmocka_unit_test(unwritable_output),
 		cmocka_unit_test(usage_errors),
 		cmocka_unit_test(host_copy_of_the_guest_is_refused),
+		cmocka_unit_test(host_clock_a_time_zone_away),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
