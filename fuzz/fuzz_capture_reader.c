@@ -46,11 +46,11 @@ static int write_memfd(const uint8_t *data, size_t size)
 }
 
 /* One case through analyze_captures, with the checks of a refusal; returns its exit code. */
-static int analyze_once(const char *path, bool with_host)
+static int analyze_once(const char *path, const char *host_path)
 {
 	struct case_model cm;
 	case_init(&cm);
-	struct analyze_options opt = { .guest_path = path, .host_path = with_host ? path : NULL };
+	struct analyze_options opt = { .guest_path = path, .host_path = host_path };
 	struct stage_times times = { 0 };
 	struct error err = { 0 };
 	int rc = analyze_captures(&cm, &opt, &times, &err);
@@ -84,9 +84,17 @@ int fuzz_capture_reader(const uint8_t *data, size_t size)
 	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
 
 	/* The file as a guest capture; then, when it reads, as the host side of the same
-	 * case too, which takes it through correlation (every probe meets its own copy). */
-	if (analyze_once(path, false) == 0)
-		analyze_once(path, true);
+	 * case too, which takes it through correlation (every probe meets its own copy).
+	 * The host copy gets one byte more: the very same bytes are refused as a host capture. */
+	if (analyze_once(path, NULL) == 0) {
+		int host_fd = write_memfd(data, size);
+		if (write(host_fd, "", 1) != 1)
+			fuzz_fail("writing the memfd: %s", strerror(errno));
+		char host_path[64];
+		snprintf(host_path, sizeof host_path, "/proc/self/fd/%d", host_fd);
+		analyze_once(path, host_path);
+		close(host_fd);
+	}
 	close(fd);
 	return 0;
 }
