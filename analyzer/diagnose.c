@@ -121,8 +121,12 @@ static void check_egress(struct case_model *cm, const struct members *m, int32_t
 		if (g->counterpart < 0)
 			continue;
 		const struct request *h = &cm->requests.items[g->counterpart];
+		/* A copy with the guest's own TTL was seen arriving at the host (a capture on
+		 * the VM's side, or tcpdump -i any), not leaving it: it says nothing of egress. */
+		if (h->ttl == g->ttl)
+			continue;
 		copies++;
-		if (h->ttl + 1 == g->ttl || h->ttl == g->ttl)
+		if (h->ttl + 1 == g->ttl)
 			preserved++;
 		if (constant < 0)
 			constant = h->ttl;
@@ -144,7 +148,8 @@ static void check_egress(struct case_model *cm, const struct members *m, int32_t
 		int shown = 0;
 		for (size_t k = m->first[ti]; k < m->first[ti + 1]; k++) {
 			const struct request *g = &cm->requests.items[m->items[k]];
-			if (g->counterpart >= 0 && shown < 3) {
+			if (g->counterpart >= 0 && shown < 3 &&
+			    cm->requests.items[g->counterpart].ttl != g->ttl) {
 				add_evidence(f, g->capture, g->frame, "guest probe");
 				add_evidence(f, cm->requests.items[g->counterpart].capture,
 					     cm->requests.items[g->counterpart].frame, "host copy");
@@ -166,7 +171,7 @@ static void check_egress(struct case_model *cm, const struct members *m, int32_t
 	for (size_t k = m->first[ti]; k < m->first[ti + 1]; k++) {
 		const struct request *g = &cm->requests.items[m->items[k]];
 		if (!f || f->evidence.len + 2 > MAX_EVIDENCE_PER_FINDING || g->counterpart < 0 ||
-		    g->ttl <= shown_ttl)
+		    g->ttl <= shown_ttl || cm->requests.items[g->counterpart].ttl == g->ttl)
 			continue;
 		shown_ttl = g->ttl;
 		add_evidence(f, g->capture, g->frame, "guest probe");

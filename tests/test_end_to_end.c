@@ -575,6 +575,24 @@ static void host_clock_a_time_zone_away(void **state)
 	remove_temp_dir(dir);
 }
 
+/*
+ * Classic NAT mode with the host captured by tcpdump -i any: the TTL-1 probe
+ * is only seen arriving (it expires at the host), the others leave with 64.
+ * Arrivals say nothing of egress: the reset value is still certain.
+ */
+static void host_any_capture_keeps_the_reset_value(void **state)
+{
+	(void)state;
+	struct run r;
+	run_analyze(&r, "samples/lab/nat-classic-v4/traceroute-tcp/guest.pcap",
+		    "samples/lab/nat-classic-v4/traceroute-tcp/host-any.pcap");
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(sql_int(&r, "SELECT count(*) FROM traces WHERE verdict = 'ttl-reset'"
+				     " AND reset_ttl = 64 AND confidence = 'certain'"),
+			 1);
+	remove_temp_dir(r.dir);
+}
+
 /* A copy of the guest capture given as the host one: refused, nothing written. */
 static void host_copy_of_the_guest_is_refused(void **state)
 {
@@ -616,6 +634,7 @@ int main(void)
 		cmocka_unit_test(usage_errors),
 		cmocka_unit_test(host_copy_of_the_guest_is_refused),
 		cmocka_unit_test(host_clock_a_time_zone_away),
+		cmocka_unit_test(host_any_capture_keeps_the_reset_value),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
