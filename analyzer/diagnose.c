@@ -447,8 +447,13 @@ static void check_path(struct case_model *cm, int32_t ti, int host, struct signa
 		add_evidence(f, t->capture, dr->frame, "destination answer");
 	}
 
+	/* A destination that quotes the probe (port unreachable) tells the TTL it arrived
+	 * with: no more than the guest sent means nobody re-originated it on the way out
+	 * (a router that forwards without decrementing looks like the pattern below). */
+	bool quote_shows_sent_ttl = dr && reply_kind_is_error(dr->kind) && dr->quoted &&
+				    dr->quoted_ttl >= 1 && dr->quoted_ttl <= t->reached_ttl;
 	if (t->reached_ttl == 2 && first_router && one_gateway && s->zero_hop_reply &&
-	    first_router->ttl == 1) {
+	    first_router->ttl == 1 && !quote_shows_sent_ttl) {
 		char gw[64];
 		format_addr(&first_router->addr, gw);
 		s->gateway_then_destination = true;

@@ -290,6 +290,33 @@ static void virtualbox_nat_is_named(void **state)
 	assert_non_null(strstr(s->cm.summary, "VirtualBox NAT"));
 }
 
+/*
+ * AlexHff/minirouter tracert.pcapng: a home-made router that forwards without
+ * decrementing the TTL either way. The gateway answers TTL 1, the destination
+ * answers TTL 2 with TTL 64 (zero hops) - the NAT-mode pattern - but its port
+ * unreachable quotes the probe with TTL 2: it arrived with the TTL it was
+ * sent with, so nothing re-originated it. The hop list is right.
+ */
+static void destination_quote_refutes_the_nat_mode_pattern(void **state)
+{
+	(void)state;
+	char *path = source_path("../shared/corpus/public/AlexHff_minirouter/tracert.pcapng");
+	struct case_model cm;
+	case_init(&cm);
+	struct error err = { 0 };
+	assert_int_equal(pipeline_read_capture(&cm, path, SIDE_GUEST, &err), 0);
+	assert_int_equal(traces_build(&cm, 0), 0);
+	assert_int_equal(diagnose_case(&cm, 0, -1), 0);
+	assert_int_equal(cm.traces.len, 1);
+	const struct trace *t = &cm.traces.items[0];
+	assert_hops(t, "10.0.1.1,192.168.2.2");
+	assert_int_equal(t->verdict, VERDICT_NO_TTL_RESET);
+	assert_false(has_finding(&cm, FINDING_SINGLE_GATEWAY_THEN_DESTINATION));
+	assert_true(has_finding(&cm, FINDING_ZERO_HOP_REPLY));
+	case_free(&cm);
+	free(path);
+}
+
 /* LosKeeper/rapace traceroute.pcap: 15 answers to a UDP traceroute, none of its probes. */
 static void answers_without_probes(void **state)
 {
@@ -329,6 +356,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(byte_swapped_quote_still_pairs, setup, teardown),
 		cmocka_unit_test_setup_teardown(virtualbox_nat_is_named, setup, teardown),
 		cmocka_unit_test(answers_without_probes),
+		cmocka_unit_test(destination_quote_refutes_the_nat_mode_pattern),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
