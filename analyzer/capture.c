@@ -194,8 +194,10 @@ static int next_pcap(struct capture_reader *r, struct frame *f)
 		r->info->cut_short = true;
 		const char *why = source_problem(r->src) ? source_problem(r->src) : pcap_geterr(r->pcap);
 		snprintf(r->info->warning, sizeof r->info->warning,
-			 "reading stopped at byte %llu (frame %llu): %s; the %llu frames before it were analysed",
-			 (unsigned long long)r->record_offset, (unsigned long long)r->next_number, why,
+			 "reading stopped at byte %llu%s (frame %llu): %s; the %llu frames before it were analysed",
+			 (unsigned long long)r->record_offset,
+			 r->info->compressed ? " of the decompressed data" : "",
+			 (unsigned long long)r->next_number, why,
 			 (unsigned long long)(r->next_number - 1));
 	}
 	return 0;

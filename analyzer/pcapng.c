@@ -76,8 +76,10 @@ static int stop(struct pcapng_reader *r, const char *fmt, ...)
 	r->finished = true;
 	r->info->cut_short = true;
 	snprintf(r->info->warning, sizeof r->info->warning,
-		 "reading stopped at byte %llu (frame %llu): %s; the %llu frames before it were analysed",
-		 (unsigned long long)r->block_offset, (unsigned long long)r->next_number, r->problem,
+		 "reading stopped at byte %llu%s (frame %llu): %s; the %llu frames before it were analysed",
+		 (unsigned long long)r->block_offset,
+		 r->info->compressed ? " of the decompressed data" : "", (unsigned long long)r->next_number,
+		 r->problem,
 		 (unsigned long long)(r->next_number - 1));
 	return -1;
 }
@@ -135,8 +137,10 @@ static int read_block(struct pcapng_reader *r, uint32_t *type, struct cursor *bo
 	if (!source_read_exact(r->src, r->block, rest, &got))
 		return source_problem(r->src)
 			       ? stop(r, "%s", source_problem(r->src))
-			       : stop(r, "the file ends inside a block of %u bytes (%zu missing)", length,
-				      rest - got);
+			       : stop(r,
+				      "block of type 0x%08x claims %u bytes, but the file ends %zu bytes "
+				      "short of that (the file was cut, or the length is damaged)",
+				      *type, length, rest - got);
 	if (get32(r, r->block + rest - 4) != length)
 		return stop(r, "block of type 0x%08x: its trailing length %u differs from its length %u",
 			    *type, get32(r, r->block + rest - 4), length);

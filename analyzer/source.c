@@ -24,6 +24,7 @@ struct byte_source {
 	uint64_t offset;      /* bytes handed to the reader */
 	bool eof, failed;
 	bool read_error; /* the file itself could not be read (not just damaged gzip data) */
+	bool member_open; /* inside a gzip member: its end marker not yet seen */
 	char problem[160];
 
 	/* gzip */
@@ -63,12 +64,22 @@ static ssize_t read_inflated(struct byte_source *s, uint8_t *buf, size_t n)
 	while (s->z.avail_out > 0) {
 		if (s->z.avail_in == 0) {
 			ssize_t got = read_file(s, s->raw, RAW_BUFFER);
+			if (got == 0 && s->member_open) {
+				/* Without this, a cut .gz would read as a capture cut at some
+				 * offset of the decompressed data, hiding where the damage is. */
+				s->failed = true;
+				snprintf(s->problem, sizeof s->problem,
+					 "the gzip data stops before its end marker (the compressed file "
+					 "was cut at byte %llu)",
+					 (unsigned long long)s->file_offset);
+			}
 			if (got <= 0)
 				break;
 			s->z.next_in = s->raw;
 			s->z.avail_in = (uInt)got;
 		}
 		int rc = inflate(&s->z, Z_NO_FLUSH);
+		s->member_open = rc == Z_OK || rc == Z_BUF_ERROR;
 		if (rc == Z_STREAM_END) {
 			/* Concatenated gzip members (as `cat a.gz b.gz` makes) form one stream. */
 			if (inflateReset(&s->z) != Z_OK)

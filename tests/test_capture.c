@@ -334,7 +334,7 @@ static void cut_inside_a_block(void **state)
 	assert_int_equal(res.frames, 2);
 	assert_true(res.cut_short);
 	assert_non_null(strstr(res.warning, "frame 3"));
-	assert_non_null(strstr(res.warning, "ends inside a block"));
+	assert_non_null(strstr(res.warning, "but the file ends 10 bytes short of that"));
 	free(path);
 	remove_temp_dir(dir);
 }
@@ -438,6 +438,17 @@ static void gzip_compressed_sample(void **state)
 	assert_true(c.cut_short);
 	assert_true(c.frames < 162);
 	assert_non_null(strstr(c.warning, "gzip"));
+
+	/* Cut the compressed file: the warning says the gzip data was cut, and where. */
+	char *cut = write_file(dir, "cut.pcap.gz", gz_bytes, 1000);
+	struct read_result e;
+	read_all(cut, &e);
+	assert_int_equal(e.rc, 0);
+	assert_true(e.cut_short);
+	assert_true(e.frames > 0 && e.frames < 162);
+	assert_non_null(strstr(e.warning, "of the decompressed data"));
+	assert_non_null(strstr(e.warning, "the compressed file was cut at byte 1000"));
+	free(cut);
 
 	/* Text inside gzip is still no capture, and the refusal says so. */
 	char text_gz[600];
