@@ -468,7 +468,7 @@ static void write_trace(FILE *out, const struct case_model *cm, const struct tra
 	raw(out, "<figure class=\"path-figure\">\n");
 	svg_write_path(out, t, index);
 	raw(out, "<figcaption>");
-	text(out, "The path as the agent saw it, one node per probe TTL; "
+	text(out, "The path as the guest (the VM that ran the trace) saw it, one node per probe TTL; "
 		  "* marks a TTL no one answered.");
 	raw(out, "</figcaption>\n</figure>\n");
 	write_hop_table(out, t);

@@ -84,7 +84,7 @@ static size_t build_nodes(const struct trace *t, struct node *nodes)
 	struct node *agent = &nodes[n++];
 	agent->kind = NODE_AGENT;
 	snprintf(agent->glyph, sizeof agent->glyph, "VM");
-	snprintf(agent->caption, sizeof agent->caption, "agent");
+	snprintf(agent->caption, sizeof agent->caption, "guest");
 	ip_addr_format(&t->src, agent->address, sizeof agent->address);
 
 	bool reached = false;
