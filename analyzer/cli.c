@@ -144,6 +144,15 @@ static void warn_host_unmatched(const struct case_model *cm)
 				cm->captures[1].path);
 }
 
+static void warn_sides_swapped(const struct case_model *cm)
+{
+	for (size_t i = 0; i < cm->findings.len; i++)
+		if (cm->findings.items[i].kind == FINDING_CAPTURES_SWAPPED)
+			fprintf(stderr, "ttlsleuth: warning: %s sees the probes before %s does: the guest "
+					"and host captures look swapped\n",
+				cm->captures[1].path, cm->captures[0].path);
+}
+
 static void warn_cut_short(const struct case_model *cm)
 {
 	for (uint32_t i = 0; i < cm->n_captures; i++)
@@ -169,6 +178,7 @@ static int run_analyze(int argc, char **argv)
 	if (!rc) {
 		warn_cut_short(&cm);
 		warn_host_unmatched(&cm);
+		warn_sides_swapped(&cm);
 		rc = analyze_write_outputs(&cm, opt.out_dir, &times, &err);
 	}
 	if (rc)

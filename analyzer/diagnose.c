@@ -740,6 +740,48 @@ static void note_host_unmatched(struct case_model *cm, uint32_t guest, int host)
 		    cm->captures[host].name, probes);
 }
 
+/*
+ * TTL only goes down along a path (or is reset to an initial value). Host
+ * copies carrying one more than the guest's originals were seen before them:
+ * the two captures were given the wrong way round.
+ */
+static bool note_sides_swapped(struct case_model *cm, uint32_t guest, int host)
+{
+	if (host < 0)
+		return false;
+	size_t ahead = 0, moved = 0;
+	const struct request *example = NULL;
+	for (size_t i = 0; i < cm->requests.len; i++) {
+		const struct request *g = &cm->requests.items[i];
+		if (g->capture != guest || g->counterpart < 0)
+			continue;
+		const struct request *h = &cm->requests.items[g->counterpart];
+		if (h->ttl == g->ttl)
+			continue;
+		moved++;
+		if (h->ttl == g->ttl + 1) {
+			ahead++;
+			if (!example)
+				example = g;
+		}
+	}
+	if (ahead < 2 || ahead * 2 <= moved)
+		return false;
+	struct finding *f = add_finding(
+		cm, FINDING_CAPTURES_SWAPPED, -1,
+		"%zu of the %zu probes seen in both captures carry one TTL more in the host capture %s than in "
+		"the guest capture %s. A packet loses TTL on its way, so %s saw them first: the guest and "
+		"host captures look swapped, and the verdicts below are not to be trusted until they are "
+		"given the other way round.",
+		ahead, moved, cm->captures[host].name, cm->captures[guest].name, cm->captures[host].name);
+	if (f && example) {
+		add_evidence(f, example->capture, example->frame, "guest probe");
+		add_evidence(f, cm->requests.items[example->counterpart].capture,
+			     cm->requests.items[example->counterpart].frame, "host copy, one TTL more");
+	}
+	return true;
+}
+
 int diagnose_case(struct case_model *cm, uint32_t guest, int host)
 {
 	note_packets_seen_twice(cm);
@@ -763,5 +805,18 @@ int diagnose_case(struct case_model *cm, uint32_t guest, int host)
 	members_free(&m);
 	nat_family_guess(cm, guest);
 	summarise(cm, guest);
+	if (note_sides_swapped(cm, guest, host)) {
+		/* Every egress and ingress judgement assumed the sides as given. */
+		cm->verdict = VERDICT_INCONCLUSIVE;
+		cm->summary[0] = cm->remedy[0] = '\0';
+		append(cm->summary, sizeof cm->summary,
+		       "Inconclusive: the captures look swapped. The host capture %s sees the probes "
+		       "with one TTL more than the guest capture %s, so it saw them first; the comparison "
+		       "of the two means nothing this way round.",
+		       cm->captures[host].name, cm->captures[guest].name);
+		append(cm->remedy, sizeof cm->remedy,
+		       "Run again with the captures the other way round: ttlsleuth analyze %s --host %s.",
+		       cm->captures[host].name, cm->captures[guest].name);
+	}
 	return 0;
 }

@@ -202,7 +202,8 @@ struct trace {
 	X(PACKETS_SEEN_TWICE, "capture.packets_seen_twice")                     \
 	X(NAT_FAMILY, "nat.family")                                             \
 	X(DESTINATION_NOT_REACHED, "path.destination_not_reached")               \
-	X(HOST_CAPTURE_UNMATCHED, "host.no_copies_of_the_probes")
+	X(HOST_CAPTURE_UNMATCHED, "host.no_copies_of_the_probes")                \
+	X(CAPTURES_SWAPPED, "capture.sides_swapped")
 
 enum finding_kind {
 #define FINDING_ENUM(id, name) FINDING_##id,

@@ -280,7 +280,8 @@ static void write_trace_facts(FILE *out, const struct case_model *cm, const stru
 	if (process_name_of(cm, t->process))
 		fact(out, "Sent by", process_name_of(cm, t->process));
 	snprintf(buf, sizeof buf, "1\xe2\x80\x93%u", t->max_ttl);
-	fact(out, "TTLs probed", buf);
+	/* A trace rebuilt from answers has no probes: its TTLs are estimated from the answers. */
+	fact(out, t->rebuilt_from_replies ? "TTLs (estimated from the answers)" : "TTLs probed", buf);
 	raw(out, "<div>");
 	element(out, "dt", NULL, "Capture");
 	raw(out, "<dd>");

@@ -593,6 +593,26 @@ static void host_any_capture_keeps_the_reset_value(void **state)
 	remove_temp_dir(r.dir);
 }
 
+/* Guest and host given the wrong way round: the host copies carry one TTL more. */
+static void swapped_captures_are_named(void **state)
+{
+	(void)state;
+	struct run r;
+	run_analyze(&r, "samples/slirp/host.pcap", "samples/slirp/guest.pcap");
+	assert_int_equal(r.rc, 0);
+	char *err = slurp_file(r.stderr_path, NULL);
+	assert_non_null(strstr(err, "the guest and host captures look swapped"));
+	assert_int_equal(sql_int(&r, "SELECT verdict = 'inconclusive' FROM case_info"), 1);
+	assert_int_equal(sql_int(&r, "SELECT count(*) FROM findings WHERE kind = 'capture.sides_swapped'"), 1);
+	free(err);
+	/* ...and the right way round, no such finding. */
+	struct run ok;
+	run_analyze(&ok, "samples/slirp/guest.pcap", "samples/slirp/host.pcap");
+	assert_int_equal(sql_int(&ok, "SELECT count(*) FROM findings WHERE kind = 'capture.sides_swapped'"), 0);
+	remove_temp_dir(ok.dir);
+	remove_temp_dir(r.dir);
+}
+
 /* A copy of the guest capture given as the host one: refused, nothing written. */
 static void host_copy_of_the_guest_is_refused(void **state)
 {
@@ -635,6 +655,7 @@ int main(void)
 		cmocka_unit_test(host_copy_of_the_guest_is_refused),
 		cmocka_unit_test(host_clock_a_time_zone_away),
 		cmocka_unit_test(host_any_capture_keeps_the_reset_value),
+		cmocka_unit_test(swapped_captures_are_named),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
