@@ -5,6 +5,10 @@
 
 /* Two sightings of one packet are this close; a retransmission is much later. */
 #define SIGHTING_WINDOW_NS ((int64_t)50 * 1000 * 1000)
+/* On two interfaces of one pcapng file, each stamped by its own capture (and
+ * clock), sightings have been seen 100 ms apart; the key (IPv4 ID included)
+ * still tells a retransmission apart. */
+#define OTHER_INTERFACE_WINDOW_NS ((int64_t)1000 * 1000 * 1000)
 
 static const struct request *sort_items;
 
@@ -98,7 +102,10 @@ int duplicates_mark(struct case_model *cm, uint32_t capture, bool keep_last)
 		if (i < n) {
 			const struct request *a = &cm->requests.items[order[i - 1]];
 			const struct request *b = &cm->requests.items[order[i]];
-			same = compare_packet(a, b) == 0 && b->ts_ns - a->ts_ns <= SIGHTING_WINDOW_NS &&
+			int64_t window = a->interface != b->interface && a->dst.family == 4
+						 ? OTHER_INTERFACE_WINDOW_NS
+						 : SIGHTING_WINDOW_NS;
+			same = compare_packet(a, b) == 0 && b->ts_ns - a->ts_ns <= window &&
 			       later_sighting(a, b);
 		}
 		if (same)
