@@ -237,7 +237,7 @@ static void trace_title(FILE *out, const struct trace *t)
 	ip_addr_format(&t->src, src, sizeof src);
 	ip_addr_format(&t->dst, dst, sizeof dst);
 	textf(out, "%s %s%s%s", protocol_label(t->proto), src, arrow, dst);
-	if (t->proto == PROTO_TCP || (t->proto == PROTO_UDP && t->dport != 0))
+	if ((t->proto == PROTO_TCP || t->proto == PROTO_UDP) && t->dport != 0) /* 0: a quote without ports */
 		textf(out, " port %u", t->dport);
 }
 

@@ -253,7 +253,7 @@ static void write_trace(struct xml_out *x, const struct case_model *cm, const st
 		attr(x, "process", process_name_of(cm, t->process));
 	attr_address(x, "source", &t->src);
 	attr_address(x, "destination", &t->dst);
-	if (t->proto == PROTO_TCP || (t->proto == PROTO_UDP && t->dport != 0))
+	if ((t->proto == PROTO_TCP || t->proto == PROTO_UDP) && t->dport != 0) /* 0: a quote without ports */
 		attr_u64(x, "dport", t->dport);
 	const char *side = capture_side_of(cm, t->capture);
 	if (side)
