@@ -144,7 +144,7 @@ static void check_egress(struct case_model *cm, const struct members *m, int32_t
 		struct finding *f = add_finding(
 			cm, FINDING_EGRESS_TTL_PRESERVED, ti,
 			"The host capture shows the %s probes leaving with the TTL the guest gave them, less one per routing hop (%d of %d probes found on the host side).",
-			protocol_name(t->proto), copies, t->probes);
+			protocol_label(t->proto), copies, t->probes);
 		int shown = 0;
 		for (size_t k = m->first[ti]; k < m->first[ti + 1]; k++) {
 			const struct request *g = &cm->requests.items[m->items[k]];
@@ -166,7 +166,7 @@ static void check_egress(struct case_model *cm, const struct members *m, int32_t
 	struct finding *f = add_finding(
 		cm, FINDING_EGRESS_TTL_CONSTANT, ti,
 		"Whatever TTL the guest gave its %s probes (1 to %u), the host sent every one of them on with TTL %d: the NAT re-originates the probes instead of forwarding them.",
-		protocol_name(t->proto), t->max_ttl, constant);
+		protocol_label(t->proto), t->max_ttl, constant);
 	uint8_t shown_ttl = 0;
 	for (size_t k = m->first[ti]; k < m->first[ti + 1]; k++) {
 		const struct request *g = &cm->requests.items[m->items[k]];
@@ -373,7 +373,7 @@ static void check_path(struct case_model *cm, int32_t ti, int host, struct signa
 		struct finding *f = add_finding(
 			cm, FINDING_PATH_VISIBLE, ti,
 			"%d router%s answered the %s probes hop by hop before %s.", routers,
-			routers == 1 ? "" : "s", protocol_name(t->proto),
+			routers == 1 ? "" : "s", protocol_label(t->proto),
 			dest ? "the destination answered" : "the trace ended");
 		for (size_t i = 0; i < t->hops.len && f && f->evidence.len < 6; i++)
 			if (t->hops.items[i].addr.family)
@@ -396,11 +396,11 @@ static void check_path(struct case_model *cm, int32_t ti, int host, struct signa
 		if (t->answered == 0) {
 			add_finding(cm, FINDING_NO_ANSWERS, ti,
 				    "None of the %u %s probes to %s got an answer in this capture.",
-				    t->probes, protocol_name(t->proto), dst);
+				    t->probes, protocol_label(t->proto), dst);
 		} else {
 			add_finding(cm, FINDING_DESTINATION_NOT_REACHED, ti,
 				    "The destination %s never answered the %s probes (up to TTL %u).", dst,
-				    protocol_name(t->proto), t->max_ttl);
+				    protocol_label(t->proto), t->max_ttl);
 		}
 		return;
 	}
@@ -415,8 +415,8 @@ static void check_path(struct case_model *cm, int32_t ti, int host, struct signa
 			f = add_finding(
 				cm, FINDING_EARLY_DESTINATION_ANSWER, ti,
 				"%s answered the %s probe with TTL %u, but the %s trace to it needs TTL %d to get there, with routers answering on the way: the %s probe cannot have reached it with its own TTL.",
-				dst, protocol_name(t->proto), t->reached_ttl, protocol_name(o->proto),
-				s->true_distance, protocol_name(t->proto));
+				dst, protocol_label(t->proto), t->reached_ttl, protocol_label(o->proto),
+				s->true_distance, protocol_label(t->proto));
 			add_evidence(f, t->capture, dest->probe_frame, "probe");
 			add_evidence(f, t->capture, dest->reply_frame, "destination answer");
 			const struct hop *od = destination_hop(o);
@@ -426,7 +426,7 @@ static void check_path(struct case_model *cm, int32_t ti, int host, struct signa
 			f = add_finding(
 				cm, FINDING_EARLY_DESTINATION_ANSWER, ti,
 				"%s answered the %s probe with TTL %u, but its answers reach the host after about %d hops: the probe cannot have reached it with its own TTL.",
-				dst, protocol_name(t->proto), t->reached_ttl, s->true_distance - 2);
+				dst, protocol_label(t->proto), t->reached_ttl, s->true_distance - 2);
 			add_evidence(f, t->capture, dest->probe_frame, "probe");
 			add_evidence(f, t->capture, dest->reply_frame, "destination answer");
 		}
@@ -476,7 +476,7 @@ static void check_path(struct case_model *cm, int32_t ti, int host, struct signa
 		struct finding *f = add_finding(
 			cm, FINDING_EARLY_DESTINATION_ANSWER, ti,
 			"%s answered the %s probe sent with TTL %u, but its answer arrived with TTL %u, so it crossed about %d router%s on the way back: a probe with TTL %u cannot cross that many.",
-			dst, protocol_name(t->proto), t->reached_ttl, dr->ttl, hops_back,
+			dst, protocol_label(t->proto), t->reached_ttl, dr->ttl, hops_back,
 			hops_back == 1 ? "" : "s", t->reached_ttl);
 		add_evidence(f, t->capture, dest->probe_frame, "probe");
 		add_evidence(f, t->capture, dr->frame, "destination answer");
@@ -525,7 +525,7 @@ static void decide(struct trace *t, const struct signals *s)
 		else
 			snprintf(answered, sizeof answered, "%s did not answer in this capture", dst);
 		snprintf(t->reason, sizeof t->reason, "The %s probes did not keep their TTL%s: %s.%s",
-			 protocol_name(t->proto),
+			 protocol_label(t->proto),
 			 s->egress_ttl >= 0 ? " (the host sent them on with a fixed TTL)" : "", answered,
 			 hidden);
 		return;
@@ -576,13 +576,13 @@ static void protocols_text(unsigned mask, char *out, size_t size)
 {
 	out[0] = '\0';
 	const enum trace_protocol all[] = { PROTO_TCP, PROTO_UDP, PROTO_ICMP };
-	const char *upper[] = { "TCP", "UDP", "ICMP" };
 	int count = 0, total = __builtin_popcount(mask);
 	for (int i = 0; i < 3; i++) {
 		if (!(mask & 1u << all[i]))
 			continue;
 		count++;
-		append(out, size, "%s%s", count == 1 ? "" : count == total ? " and " : ", ", upper[i]);
+		append(out, size, "%s%s", count == 1 ? "" : count == total ? " and " : ", ",
+		       protocol_label(all[i]));
 	}
 }
 

@@ -99,6 +99,19 @@ const char *protocol_name(enum trace_protocol p)
 	return "icmp";
 }
 
+const char *protocol_label(enum trace_protocol p)
+{
+	switch (p) {
+	case PROTO_TCP:
+		return "TCP";
+	case PROTO_UDP:
+		return "UDP";
+	case PROTO_ICMP:
+		break;
+	}
+	return "ICMP";
+}
+
 const char *reply_kind_name(enum reply_kind k)
 {
 	switch (k) {

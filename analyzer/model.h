@@ -255,6 +255,8 @@ void case_free(struct case_model *cm);
 const char *verdict_name(enum verdict v);
 const char *direction_name(enum direction d);
 const char *protocol_name(enum trace_protocol p);
+/* The same in prose: "TCP", "UDP", "ICMP". */
+const char *protocol_label(enum trace_protocol p);
 const char *reply_kind_name(enum reply_kind k);
 const char *match_method_name(enum match_method m);
 const char *side_name(enum capture_side s);

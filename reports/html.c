@@ -112,19 +112,6 @@ static void badge(FILE *out, enum verdict v)
 	raw(out, "</span>");
 }
 
-static const char *protocol_label(enum trace_protocol p)
-{
-	switch (p) {
-	case PROTO_TCP:
-		return "TCP";
-	case PROTO_UDP:
-		return "UDP";
-	case PROTO_ICMP:
-		break;
-	}
-	return "ICMP";
-}
-
 static const char *linktype_label(int linktype)
 {
 	switch (linktype) {

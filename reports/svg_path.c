@@ -278,7 +278,7 @@ static void write_title(FILE *out, const struct trace *t, size_t index)
 	ip_addr_format(&t->src, src, sizeof src);
 	ip_addr_format(&t->dst, dst, sizeof dst);
 	fprintf(out, "<title id=\"path-%zu-title\">", index);
-	textf(out, "%s path from %s to %s as the agent saw it", protocol_name(t->proto), src, dst);
+	textf(out, "%s path from %s to %s as the guest saw it", protocol_label(t->proto), src, dst);
 	fputs("</title>\n", out);
 }
 
