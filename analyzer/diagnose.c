@@ -42,9 +42,10 @@ static struct finding *add_finding(struct case_model *cm, enum finding_kind kind
 	return f;
 }
 
+/* Frame 0 is "no frame" (a trace rebuilt from answers has no probe frames): not evidence. */
 static void add_evidence(struct finding *f, uint32_t capture, uint64_t frame, const char *role)
 {
-	if (!f)
+	if (!f || frame == 0)
 		return;
 	struct evidence *e = VEC_PUSH(&f->evidence);
 	if (e) {
@@ -105,6 +106,9 @@ struct signals {
 	bool ingress_rewritten, ingress_preserved;
 	bool early_answer, gateway_then_destination, zero_hop_reply, off_link_first_hop;
 	bool path_visible, forged_errors;
+	/* Every host copy carries the guest's own TTL: the host capture was taken on the
+	 * VM's side of the host (its tap or bridge), before anything was forwarded. */
+	bool host_saw_arrivals_only;
 	int egress_ttl, ingress_ttl, true_distance;
 };
 
@@ -113,7 +117,7 @@ static void check_egress(struct case_model *cm, const struct members *m, int32_t
 			 struct signals *s)
 {
 	const struct trace *t = &cm->traces.items[ti];
-	int constant = -1, copies = 0, preserved = 0, distinct_sent = 0;
+	int constant = -1, copies = 0, preserved = 0, distinct_sent = 0, arrivals = 0;
 	bool same = true;
 	uint8_t last_sent = 0;
 	for (size_t k = m->first[ti]; k < m->first[ti + 1]; k++) {
@@ -123,8 +127,10 @@ static void check_egress(struct case_model *cm, const struct members *m, int32_t
 		const struct request *h = &cm->requests.items[g->counterpart];
 		/* A copy with the guest's own TTL was seen arriving at the host (a capture on
 		 * the VM's side, or tcpdump -i any), not leaving it: it says nothing of egress. */
-		if (h->ttl == g->ttl)
+		if (h->ttl == g->ttl) {
+			arrivals++;
 			continue;
+		}
 		copies++;
 		if (h->ttl + 1 == g->ttl)
 			preserved++;
@@ -137,6 +143,7 @@ static void check_egress(struct case_model *cm, const struct members *m, int32_t
 			last_sent = g->ttl;
 		}
 	}
+	s->host_saw_arrivals_only = arrivals > 0 && copies == 0;
 	if (copies == 0)
 		return;
 	if (preserved == copies) {
@@ -227,31 +234,78 @@ static void check_ingress(struct case_model *cm, const struct members *m, int32_
 	add_evidence(f, example->capture, example->frame, "guest-side answer");
 }
 
-/*
- * How far the destination really is, in TTL: from another trace to it that
- * shows routers answering on the way, or from the host's view of its answers.
- */
-static int32_t distance_from_other_traces(const struct case_model *cm, int32_t ti, int *distance)
+/* A trace that shows routers answering before its destination: it measured the distance. */
+static bool measures_distance(const struct trace *o)
 {
-	const struct trace *t = &cm->traces.items[ti];
-	int32_t best = -1;
-	*distance = -1;
-	for (size_t i = 0; i < cm->traces.len; i++) {
-		const struct trace *o = &cm->traces.items[i];
-		/* Only the same agent's other traces: another source may be nearer or farther. */
-		if ((int32_t)i == ti || o->capture != t->capture || !ip_addr_equal(&o->dst, &t->dst) ||
-		    !ip_addr_equal(&o->src, &t->src) || o->reached_ttl < 2)
-			continue;
-		bool routers = false;
-		for (size_t h = 0; h + 1 < o->hops.len; h++)
-			if (o->hops.items[h].addr.family && !o->hops.items[h].is_destination)
-				routers = true;
-		if (routers && o->reached_ttl > *distance) {
-			*distance = o->reached_ttl;
-			best = (int32_t)i;
-		}
+	if (o->reached_ttl < 2)
+		return false;
+	for (size_t h = 0; h + 1 < o->hops.len; h++)
+		if (o->hops.items[h].addr.family && !o->hops.items[h].is_destination)
+			return true;
+	return false;
+}
+
+struct trace_ref {
+	const struct trace *t;
+	int32_t index;
+};
+
+/* Same capture, source and destination together; within, the furthest measuring trace first. */
+static int compare_for_distance(const void *a, const void *b)
+{
+	const struct trace_ref *x = a, *y = b;
+	if (x->t->capture != y->t->capture)
+		return x->t->capture < y->t->capture ? -1 : 1;
+	int c = ip_addr_compare(&x->t->src, &y->t->src);
+	if (!c)
+		c = ip_addr_compare(&x->t->dst, &y->t->dst);
+	if (c)
+		return c;
+	bool mx = measures_distance(x->t), my = measures_distance(y->t);
+	if (mx != my)
+		return mx ? -1 : 1;
+	if (x->t->reached_ttl != y->t->reached_ttl)
+		return x->t->reached_ttl > y->t->reached_ttl ? -1 : 1;
+	return (x->index > y->index) - (x->index < y->index);
+}
+
+/*
+ * For each trace, the other trace from the same source (another source may be
+ * nearer or farther) to the same destination that shows routers on the way and
+ * needs the highest TTL to get there, or -1: how far the destination really is.
+ * One sort, not a scan of every trace per trace.
+ */
+static int32_t *distance_witnesses(const struct case_model *cm)
+{
+	size_t n = cm->traces.len;
+	int32_t *other = malloc((n ? n : 1) * sizeof *other);
+	struct trace_ref *refs = malloc((n ? n : 1) * sizeof *refs);
+	if (!other || !refs) {
+		free(other);
+		free(refs);
+		return NULL;
 	}
-	return best;
+	for (size_t i = 0; i < n; i++)
+		refs[i] = (struct trace_ref){ &cm->traces.items[i], (int32_t)i };
+	qsort(refs, n, sizeof *refs, compare_for_distance);
+	for (size_t start = 0; start < n;) {
+		size_t end = start + 1;
+		while (end < n && refs[end].t->capture == refs[start].t->capture &&
+		       ip_addr_equal(&refs[end].t->src, &refs[start].t->src) &&
+		       ip_addr_equal(&refs[end].t->dst, &refs[start].t->dst))
+			end++;
+		/* The group's best and second best witness, each trace taking the best but itself. */
+		int32_t best = -1, second = -1;
+		if (measures_distance(refs[start].t))
+			best = refs[start].index;
+		if (end - start > 1 && measures_distance(refs[start + 1].t))
+			second = refs[start + 1].index;
+		for (size_t k = start; k < end; k++)
+			other[refs[k].index] = refs[k].index == best ? second : best;
+		start = end;
+	}
+	free(refs);
+	return other;
 }
 
 static const struct hop *destination_hop(const struct trace *t)
@@ -331,21 +385,25 @@ static void check_odd_answers(struct case_model *cm, int32_t ti)
 	}
 }
 
-static void check_path(struct case_model *cm, int32_t ti, int host, struct signals *s)
+static void check_path(struct case_model *cm, int32_t ti, int32_t other, int host,
+		       struct signals *s)
 {
 	struct trace *t = &cm->traces.items[ti];
 	const struct hop *dest = destination_hop(t);
 	char dst[64], other_dst[64];
 	format_addr(&t->dst, dst);
 
-	int32_t other = distance_from_other_traces(cm, ti, &s->true_distance);
+	if (other >= 0)
+		s->true_distance = cm->traces.items[other].reached_ttl;
 	if (s->true_distance < 0 && host >= 0 && dest && dest->reply >= 0) {
 		const struct reply *gr = &cm->replies.items[dest->reply];
 		if (gr->counterpart >= 0) {
-			/* The host sees the real answer: its hops back, plus the guest's
-			 * gateway and the destination itself, make the TTL needed. */
+			/* The host sees the real answer: its hops back and the destination
+			 * itself make the TTL needed, plus the host's own routing hop when the
+			 * capture was taken past it (not on the VM's side of the host). */
 			int h_ttl = cm->replies.items[gr->counterpart].ttl;
-			s->true_distance = initial_ttl_guess(h_ttl) - h_ttl + 2;
+			s->true_distance = initial_ttl_guess(h_ttl) - h_ttl +
+					   (s->host_saw_arrivals_only ? 1 : 2);
 		}
 	}
 
@@ -406,6 +464,13 @@ static void check_path(struct case_model *cm, int32_t ti, int host, struct signa
 	}
 	const struct reply *dr = dest->reply >= 0 ? &cm->replies.items[dest->reply] : NULL;
 
+	/* The host saw the probes leave with their TTL less one: the destination is
+	 * where it answered, and the guesses of egress below (from answer TTLs and the
+	 * shape of the path) have nothing left to find. A longer way back is an
+	 * asymmetric path. */
+	if (s->egress_preserved)
+		s->true_distance = t->reached_ttl;
+
 	if (s->true_distance > t->reached_ttl) {
 		s->early_answer = true;
 		struct finding *f;
@@ -426,7 +491,8 @@ static void check_path(struct case_model *cm, int32_t ti, int host, struct signa
 			f = add_finding(
 				cm, FINDING_EARLY_DESTINATION_ANSWER, ti,
 				"%s answered the %s probe with TTL %u, but its answers reach the host after about %d hops: the probe cannot have reached it with its own TTL.",
-				dst, protocol_label(t->proto), t->reached_ttl, s->true_distance - 2);
+				dst, protocol_label(t->proto), t->reached_ttl,
+				s->true_distance - (s->host_saw_arrivals_only ? 1 : 2));
 			add_evidence(f, t->capture, dest->probe_frame, "probe");
 			add_evidence(f, t->capture, dest->reply_frame, "destination answer");
 		}
@@ -446,6 +512,8 @@ static void check_path(struct case_model *cm, int32_t ti, int host, struct signa
 			dr->ttl, away);
 		add_evidence(f, t->capture, dr->frame, "destination answer");
 	}
+	if (s->egress_preserved)
+		return;
 
 	/* A destination that quotes the probe (port unreachable) tells the TTL it arrived
 	 * with: no more than the guest sent means nobody re-originated it on the way out
@@ -485,16 +553,17 @@ static void check_path(struct case_model *cm, int32_t ti, int host, struct signa
 	if (t->reached_ttl == 1 && !s->early_answer && dr && is_initial_ttl(dr->ttl) &&
 	    !same_subnet(&t->src, &t->dst)) {
 		s->off_link_first_hop = true;
-		add_finding(
+		struct finding *f = add_finding(
 			cm, FINDING_ZERO_HOP_REPLY, ti,
 			"%s, which is not on the guest's subnet, answered the very first probe (TTL 1) with TTL %u: either it is on the local link, or a NAT re-originated the probes.",
 			dst, dr->ttl);
-		add_evidence(&cm->findings.items[cm->findings.len - 1], t->capture, dest->probe_frame, "probe");
-		add_evidence(&cm->findings.items[cm->findings.len - 1], t->capture, dr->frame,
-			     "destination answer");
+		add_evidence(f, t->capture, dest->probe_frame, "probe");
+		add_evidence(f, t->capture, dr->frame, "destination answer");
 	}
 }
 
+/* What the host capture shows (egress_constant, egress_preserved) is certain and
+ * check_path guesses only without it, so no guess can overrule it. */
 static void decide(struct trace *t, const struct signals *s)
 {
 	bool egress = s->egress_constant || s->early_answer || s->gateway_then_destination ||
@@ -741,6 +810,42 @@ static void note_host_unmatched(struct case_model *cm, uint32_t guest, int host)
 }
 
 /*
+ * A host capture whose copies of the probes all carry the guest's own TTL was
+ * taken where the packets enter the host (the VM's tap, vnet or bridge
+ * interface): it cannot show what left the host. Say so, rather than let the
+ * reader take its silence on egress for a healthy NAT.
+ */
+static void note_host_on_guest_side(struct case_model *cm, uint32_t guest, int host)
+{
+	if (host < 0 || cm->correlated_requests == 0)
+		return;
+	size_t arrivals = 0;
+	const struct request *example = NULL;
+	for (size_t i = 0; i < cm->requests.len; i++) {
+		const struct request *g = &cm->requests.items[i];
+		if (g->capture != guest || g->counterpart < 0)
+			continue;
+		if (cm->requests.items[g->counterpart].ttl != g->ttl)
+			return;
+		arrivals++;
+		if (!example)
+			example = g;
+	}
+	if (!example)
+		return;
+	struct finding *f = add_finding(
+		cm, FINDING_HOST_CAPTURE_GUEST_SIDE, -1,
+		"All %zu probes found in the host capture %s carry the TTL the guest gave them: it was "
+		"taken on the VM's side of the host (its tap, vnet or bridge interface), before the host "
+		"forwarded anything, so it cannot show what TTL the probes left with. Capture on the "
+		"host's outside interface (or with -i any) to see that.",
+		arrivals, cm->captures[host].name);
+	add_evidence(f, example->capture, example->frame, "guest probe");
+	add_evidence(f, cm->requests.items[example->counterpart].capture,
+		     cm->requests.items[example->counterpart].frame, "host copy, same TTL");
+}
+
+/*
  * TTL only goes down along a path (or is reset to an initial value). Host
  * copies carrying one more than the guest's originals were seen before them:
  * the two captures were given the wrong way round.
@@ -782,13 +887,74 @@ static bool note_sides_swapped(struct case_model *cm, uint32_t guest, int host)
 	return true;
 }
 
+static void leave_unjudged(struct trace *t)
+{
+	t->verdict = VERDICT_INCONCLUSIVE;
+	t->direction = DIRECTION_UNKNOWN;
+	t->reset_ttl = t->egress_ttl = t->ingress_ttl = -1;
+	t->confidence = "";
+	snprintf(t->reason, sizeof t->reason,
+		 "Not judged: the guest and host captures look swapped (see the case summary).");
+}
+
+/* A path as a shell word: quoted unless every byte is plainly safe. */
+static void shell_word(const char *path, char *out, size_t size)
+{
+	if (strspn(path, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+,=:@") ==
+	    strlen(path)) {
+		snprintf(out, size, "%s", path);
+		return;
+	}
+	size_t n = 0;
+	if (size < 3) {
+		out[0] = '\0';
+		return;
+	}
+	out[n++] = '\'';
+	for (const char *p = path; *p && n + 5 < size; p++) {
+		if (*p == '\'') {
+			memcpy(out + n, "'\\''", 4);
+			n += 4;
+		} else {
+			out[n++] = *p;
+		}
+	}
+	out[n++] = '\'';
+	out[n] = '\0';
+}
+
+static void summarise_swapped(struct case_model *cm, uint32_t guest, int host)
+{
+	cm->verdict = VERDICT_INCONCLUSIVE;
+	cm->summary[0] = cm->remedy[0] = '\0';
+	append(cm->summary, sizeof cm->summary,
+	       "Inconclusive: the captures look swapped. The host capture %s sees the probes "
+	       "with one TTL more than the guest capture %s, so it saw them first; the comparison "
+	       "of the two means nothing this way round.",
+	       cm->captures[host].name, cm->captures[guest].name);
+	char new_guest[400], new_host[400];
+	shell_word(cm->captures[host].path ? cm->captures[host].path : cm->captures[host].name,
+		   new_guest, sizeof new_guest);
+	shell_word(cm->captures[guest].path ? cm->captures[guest].path : cm->captures[guest].name,
+		   new_host, sizeof new_host);
+	append(cm->remedy, sizeof cm->remedy,
+	       "Run again with the captures the other way round: ttlsleuth analyze %s --host %s.",
+	       new_guest, new_host);
+}
+
 int diagnose_case(struct case_model *cm, uint32_t guest, int host)
 {
 	note_packets_seen_twice(cm);
 	note_host_unmatched(cm, guest, host);
+	note_host_on_guest_side(cm, guest, host);
+	/* Every egress and ingress judgement assumes the sides as given: swapped, the
+	 * host capture is left out and no trace is judged. */
+	bool swapped = note_sides_swapped(cm, guest, host);
 	struct members m;
-	if (members_build(cm, &m) != 0) {
+	int32_t *witness = distance_witnesses(cm);
+	if (members_build(cm, &m) != 0 || !witness) {
 		members_free(&m);
+		free(witness);
 		return -1;
 	}
 	for (size_t i = 0; i < cm->traces.len; i++) {
@@ -797,26 +963,20 @@ int diagnose_case(struct case_model *cm, uint32_t guest, int host)
 		struct signals s;
 		memset(&s, 0, sizeof s);
 		s.egress_ttl = s.ingress_ttl = s.true_distance = -1;
-		check_egress(cm, &m, (int32_t)i, &s);
-		check_ingress(cm, &m, (int32_t)i, &s);
-		check_path(cm, (int32_t)i, host, &s);
+		if (!swapped) {
+			check_egress(cm, &m, (int32_t)i, &s);
+			check_ingress(cm, &m, (int32_t)i, &s);
+		}
+		check_path(cm, (int32_t)i, witness[i], swapped ? -1 : host, &s);
 		decide(&cm->traces.items[i], &s);
+		if (swapped)
+			leave_unjudged(&cm->traces.items[i]);
 	}
 	members_free(&m);
+	free(witness);
 	nat_family_guess(cm, guest);
 	summarise(cm, guest);
-	if (note_sides_swapped(cm, guest, host)) {
-		/* Every egress and ingress judgement assumed the sides as given. */
-		cm->verdict = VERDICT_INCONCLUSIVE;
-		cm->summary[0] = cm->remedy[0] = '\0';
-		append(cm->summary, sizeof cm->summary,
-		       "Inconclusive: the captures look swapped. The host capture %s sees the probes "
-		       "with one TTL more than the guest capture %s, so it saw them first; the comparison "
-		       "of the two means nothing this way round.",
-		       cm->captures[host].name, cm->captures[guest].name);
-		append(cm->remedy, sizeof cm->remedy,
-		       "Run again with the captures the other way round: ttlsleuth analyze %s --host %s.",
-		       cm->captures[host].name, cm->captures[guest].name);
-	}
+	if (swapped)
+		summarise_swapped(cm, guest, host);
 	return 0;
 }

@@ -203,7 +203,8 @@ struct trace {
 	X(NAT_FAMILY, "nat.family")                                             \
 	X(DESTINATION_NOT_REACHED, "path.destination_not_reached")               \
 	X(HOST_CAPTURE_UNMATCHED, "host.no_copies_of_the_probes")                \
-	X(CAPTURES_SWAPPED, "capture.sides_swapped")
+	X(CAPTURES_SWAPPED, "capture.sides_swapped")                           \
+	X(HOST_CAPTURE_GUEST_SIDE, "host.capture_on_guest_side")
 
 enum finding_kind {
 #define FINDING_ENUM(id, name) FINDING_##id,

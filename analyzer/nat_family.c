@@ -113,17 +113,16 @@ static void score_addresses(struct score *s, const struct ip_addr *guest, const 
 
 static void score_behaviour(struct score *s, const struct case_model *cm, uint32_t guest)
 {
+	/* Each behaviour scores once, however many traces show it. */
+	bool forged = false, swapped = false;
 	for (size_t i = 0; i < cm->findings.len; i++) {
-		const struct finding *f = &cm->findings.items[i];
-		if (f->kind == FINDING_FORGED_TIME_EXCEEDED) {
-			add(s, FAMILY_SLIRP, 2, "time-exceeded messages rebuilt the way slirp rebuilds them");
-			break;
-		}
-		if (f->kind == FINDING_QUOTE_REBUILT_BY_NAT) {
-			add(s, FAMILY_VIRTUALBOX, 2, "quotes rebuilt with byte-swapped fields, as the VirtualBox NAT does");
-			break;
-		}
+		forged |= cm->findings.items[i].kind == FINDING_FORGED_TIME_EXCEEDED;
+		swapped |= cm->findings.items[i].kind == FINDING_QUOTE_REBUILT_BY_NAT;
 	}
+	if (forged)
+		add(s, FAMILY_SLIRP, 2, "time-exceeded messages rebuilt the way slirp rebuilds them");
+	if (swapped)
+		add(s, FAMILY_VIRTUALBOX, 2, "quotes rebuilt with byte-swapped fields, as the VirtualBox NAT does");
 	for (size_t i = 0; i < cm->traces.len; i++) {
 		const struct trace *t = &cm->traces.items[i];
 		if (t->capture == guest && t->hops.len && t->hops.items[0].answers &&

@@ -10,6 +10,13 @@ bool ip_addr_equal(const struct ip_addr *a, const struct ip_addr *b)
 	return memcmp(a->b, b->b, a->family == 4 ? 4 : 16) == 0;
 }
 
+int ip_addr_compare(const struct ip_addr *a, const struct ip_addr *b)
+{
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	return memcmp(a->b, b->b, a->family == 4 ? 4 : 16);
+}
+
 void ip_addr_format(const struct ip_addr *a, char *out, unsigned long out_size)
 {
 	if (out_size == 0)

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "analyzer/correlate.h"
 #include "analyzer/diagnose.h"
 #include "analyzer/duplicates.h"
 #include "analyzer/pairing.h"
@@ -22,10 +23,11 @@
 #include "support.h"
 #include "support_packets.h"
 
+/* Capture 0 is the guest's; capture 1, the host's, is used by the two-sided scenarios. */
 struct scenario {
 	struct case_model cm;
-	struct pairing_index ix;
-	uint64_t frame;
+	struct pairing_index ix[2];
+	uint64_t frame[2];
 	int64_t ts;
 };
 
@@ -35,7 +37,8 @@ static int setup(void **state)
 	case_init(&s->cm);
 	s->cm.n_captures = 1;
 	s->cm.captures[0].name = NULL;
-	if (pairing_init(&s->ix) != 0)
+	s->cm.captures[1].side = SIDE_HOST;
+	if (pairing_init(&s->ix[0]) != 0 || pairing_init(&s->ix[1]) != 0)
 		return -1;
 	*state = s;
 	return 0;
@@ -44,22 +47,28 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct scenario *s = *state;
-	pairing_free(&s->ix);
+	pairing_free(&s->ix[0]);
+	pairing_free(&s->ix[1]);
 	case_free(&s->cm);
 	test_free(s);
 	return 0;
 }
 
-static void feed(struct scenario *s, const uint8_t *b, size_t n)
+static void feed_to(struct scenario *s, uint32_t capture, const uint8_t *b, size_t n)
 {
 	struct packet p;
-	p.frame = ++s->frame;
+	p.frame = ++s->frame[capture];
 	s->ts += 1000000; /* 1 ms apart */
 	p.ts_ns = s->ts;
 	p.wirelen = (uint32_t)n;
 	dissect_frame(&p, LINKTYPE_RAW, b, (uint32_t)n);
-	s->cm.captures[0].packets++;
-	assert_true(pipeline_take_packet(&s->cm, 0, &p, &s->ix) >= 0);
+	s->cm.captures[capture].packets++;
+	assert_true(pipeline_take_packet(&s->cm, capture, &p, &s->ix[capture]) >= 0);
+}
+
+static void feed(struct scenario *s, const uint8_t *b, size_t n)
+{
+	feed_to(s, 0, b, n);
 }
 
 /* The same, behind an Ethernet header from `from` to `to`. */
@@ -73,13 +82,13 @@ static void feed_ethernet(struct scenario *s, const uint8_t from[6], const uint8
 	frame[13] = 0x00;
 	memcpy(frame + 14, ip, n);
 	struct packet p;
-	p.frame = ++s->frame;
+	p.frame = ++s->frame[0];
 	s->ts += 1000000;
 	p.ts_ns = s->ts;
 	p.wirelen = (uint32_t)(n + 14);
 	dissect_frame(&p, LINKTYPE_ETHERNET, frame, (uint32_t)(n + 14));
 	s->cm.captures[0].packets++;
-	assert_true(pipeline_take_packet(&s->cm, 0, &p, &s->ix) >= 0);
+	assert_true(pipeline_take_packet(&s->cm, 0, &p, &s->ix[0]) >= 0);
 }
 
 static void probe(struct scenario *s, const struct probe_spec *p)
@@ -106,6 +115,17 @@ static void diagnose(struct scenario *s)
 	assert_int_equal(traces_build(&s->cm, 0), 0);
 	assert_int_equal(traces_rebuild_from_replies(&s->cm, 0), 0);
 	assert_int_equal(diagnose_case(&s->cm, 0, -1), 0);
+}
+
+/* As analyze_captures does it with a host capture. */
+static void diagnose_with_host(struct scenario *s)
+{
+	s->cm.n_captures = 2;
+	assert_int_equal(traces_build(&s->cm, 0), 0);
+	assert_int_equal(traces_rebuild_from_replies(&s->cm, 0), 0);
+	assert_int_equal(duplicates_mark(&s->cm, 1, true), 0);
+	assert_int_equal(correlate_captures(&s->cm, 0, 1), 0);
+	assert_int_equal(diagnose_case(&s->cm, 0, 1), 0);
 }
 
 static struct probe_spec tcp_probe(uint8_t ttl)
@@ -192,6 +212,48 @@ static void answer_ttl_betrays_the_distance(void **state)
 	assert_int_equal(t->true_distance, 4);
 	assert_int_equal(t->direction, DIRECTION_EGRESS);
 	assert_true(has_finding(&s->cm, FINDING_EARLY_DESTINATION_ANSWER));
+}
+
+/*
+ * The host capture shows every probe leaving with its TTL less one, routers
+ * answer in order, and the destination's answer comes back over a longer way
+ * (TTL 57 at the guest: 7 hops for a destination at TTL 4). The host's proof
+ * is certain; the guess from the answer's TTL must not overrule it.
+ */
+static void host_proof_beats_an_answer_ttl_guess(void **state)
+{
+	struct scenario *s = *state;
+	const char *routers[] = { "192.0.2.1", "198.51.100.1", "198.51.100.2" };
+	uint8_t b[128];
+	for (uint8_t ttl = 1; ttl <= 4; ttl++) {
+		struct probe_spec p = tcp_probe(ttl), copy = tcp_probe((uint8_t)(ttl - 1));
+		copy.ip_id = p.ip_id;
+		copy.sport = p.sport;
+		copy.seq = p.seq;
+		probe(s, &p);
+		if (ttl == 1) {
+			router_says(s, &p, routers[0], 64, 0);
+			continue;
+		}
+		feed_to(s, 1, b, build_probe(&copy, b, sizeof b));
+		if (ttl < 4) {
+			feed_to(s, 1, b, build_icmp_error(&copy, routers[ttl - 1], 250, 11, 0, 1, b, sizeof b));
+			router_says(s, &p, routers[ttl - 1], 249, 0);
+		} else {
+			feed_to(s, 1, b, build_answer(&copy, 58, b, sizeof b));
+			destination_answers(s, &p, 57);
+		}
+	}
+	diagnose_with_host(s);
+	assert_int_equal(s->cm.traces.len, 1);
+	const struct trace *t = &s->cm.traces.items[0];
+	assert_hops(t, "192.0.2.1,198.51.100.1,198.51.100.2,203.0.113.10");
+	assert_true(has_finding(&s->cm, FINDING_EGRESS_TTL_PRESERVED));
+	assert_false(has_finding(&s->cm, FINDING_EARLY_DESTINATION_ANSWER));
+	assert_int_equal(t->verdict, VERDICT_NO_TTL_RESET);
+	assert_string_equal(t->confidence, "certain");
+	assert_int_equal(t->true_distance, 4);
+	assert_int_equal(s->cm.verdict, VERDICT_NO_TTL_RESET);
 }
 
 /* Time exceeded in reassembly (code 1) says nothing about the hop. */
@@ -354,6 +416,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(healthy_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(nat_mode_pattern, setup, teardown),
 		cmocka_unit_test_setup_teardown(answer_ttl_betrays_the_distance, setup, teardown),
+		cmocka_unit_test_setup_teardown(host_proof_beats_an_answer_ttl_guess, setup, teardown),
 		cmocka_unit_test_setup_teardown(reassembly_time_exceeded_is_no_hop, setup, teardown),
 		cmocka_unit_test_setup_teardown(lone_reassembly_time_exceeded_rebuilds_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(time_exceeded_from_the_destination, setup, teardown),

@@ -593,6 +593,39 @@ static void host_any_capture_keeps_the_reset_value(void **state)
 	remove_temp_dir(r.dir);
 }
 
+/*
+ * A host capture taken on the VM's tap or bridge interface sees the guest's
+ * packets as they left the guest: every copy with the guest's own TTL, the
+ * answers already routed to the guest. Kernel NAT keeping the TTL (healthy),
+ * its guest capture one second later standing in for such a host capture:
+ * still healthy, and a finding says the host capture shows nothing of egress.
+ */
+static void host_capture_on_the_guest_side(void **state)
+{
+	(void)state;
+	const char *tools[] = { "traceroute-udp", "traceroute-tcp", "traceroute-icmp" };
+	for (size_t i = 0; i < 3; i++) {
+		char guest_rel[200];
+		snprintf(guest_rel, sizeof guest_rel, "samples/lab/kernel-nat-v4/%s/guest.pcap", tools[i]);
+		char *dir = make_temp_dir();
+		char *host = rewrite_frames(guest_rel, 1, 100000, 1, dir, "tap-side.pcap");
+		char *guest = source_path(guest_rel);
+		char args[2048];
+		struct run r;
+		snprintf(r.out, sizeof r.out, "%s/case", dir);
+		snprintf(args, sizeof args, "analyze '%s' --host '%s' -o '%s' -q", guest, host, r.out);
+		assert_int_equal(run_ttlsleuth(args, NULL, NULL), 0);
+		assert_int_equal(sql_int(&r, "SELECT count(*) FROM traces t JOIN captures c ON c.id = t.capture_id"
+					     " WHERE c.side = 'guest' AND t.verdict = 'no-ttl-reset'"),
+				 1);
+		assert_int_equal(sql_int(&r, "SELECT count(*) FROM findings WHERE kind = 'host.capture_on_guest_side'"), 1);
+		assert_int_equal(sql_int(&r, "SELECT count(*) FROM findings WHERE kind = 'path.destination_answers_too_early'"), 0);
+		free(guest);
+		free(host);
+		remove_temp_dir(dir);
+	}
+}
+
 /* Guest and host given the wrong way round: the host copies carry one TTL more. */
 static void swapped_captures_are_named(void **state)
 {
@@ -655,6 +688,7 @@ int main(void)
 		cmocka_unit_test(host_copy_of_the_guest_is_refused),
 		cmocka_unit_test(host_clock_a_time_zone_away),
 		cmocka_unit_test(host_any_capture_keeps_the_reset_value),
+		cmocka_unit_test(host_capture_on_the_guest_side),
 		cmocka_unit_test(swapped_captures_are_named),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
