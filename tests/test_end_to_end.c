@@ -120,7 +120,8 @@ static xmlDocPtr load_report(const struct run *r)
 	return doc;
 }
 
-static long long sql_int(const struct run *r, const char *sql)
+/* The first column of the first row; ?1 in the query is bound to text when it is not NULL. */
+static long long sql_int_like(const struct run *r, const char *sql, const char *text)
 {
 	char path[700];
 	snprintf(path, sizeof path, "%s/case.sqlite", r->out);
@@ -128,11 +129,18 @@ static long long sql_int(const struct run *r, const char *sql)
 	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	sqlite3_stmt *st;
 	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (text)
+		assert_int_equal(sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	long long v = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	return v;
+}
+
+static long long sql_int(const struct run *r, const char *sql)
+{
+	return sql_int_like(r, sql, NULL);
 }
 
 static const char routed_path[] = "192.0.2.1,198.18.1.2,198.18.2.2,198.18.3.2,203.0.113.10";
@@ -637,6 +645,19 @@ static void swapped_captures_are_named(void **state)
 	assert_non_null(strstr(err, "the guest and host captures look swapped"));
 	assert_int_equal(sql_int(&r, "SELECT verdict = 'inconclusive' FROM case_info"), 1);
 	assert_int_equal(sql_int(&r, "SELECT count(*) FROM findings WHERE kind = 'capture.sides_swapped'"), 1);
+	/* No trace is judged either (the trace said ttl-reset under an inconclusive case). */
+	assert_int_equal(sql_int(&r, "SELECT count(*) FROM traces t JOIN captures c ON c.id = t.capture_id"
+				     " WHERE c.side = 'guest' AND t.verdict <> 'inconclusive'"),
+			 0);
+	assert_int_equal(sql_int(&r, "SELECT count(*) FROM findings WHERE kind LIKE 'egress.%'"
+				     " OR kind LIKE 'ingress.%'"),
+			 0);
+	/* The command to run again names the files by the paths given, not their base names. */
+	char *guest = source_path("samples/slirp/guest.pcap");
+	char want[1200];
+	snprintf(want, sizeof want, "ttlsleuth analyze %s --host ", guest);
+	assert_int_equal(sql_int_like(&r, "SELECT count(*) FROM case_info WHERE instr(remedy, ?1) > 0", want), 1);
+	free(guest);
 	free(err);
 	/* ...and the right way round, no such finding. */
 	struct run ok;
