@@ -791,6 +791,42 @@ static void note_packets_seen_twice(struct case_model *cm)
 	}
 }
 
+/*
+ * ICMP errors cut by the snap length before their quote names the probe cannot
+ * be paired: their probes look unanswered and the hops silent. The cure is in
+ * the capture, so say it. Returns how many of the guest's answers were lost so.
+ */
+static size_t note_answers_cut_short(struct case_model *cm, uint32_t c)
+{
+	size_t cut = 0;
+	struct finding *f = NULL;
+	for (size_t i = 0; i < cm->replies.len; i++) {
+		const struct reply *r = &cm->replies.items[i];
+		if (r->capture != c || r->request >= 0 || !reply_kind_is_error(r->kind) ||
+		    !anomaly_has(r->anomalies, ANOMALY_FRAME_TRUNCATED_BY_SNAPLEN) ||
+		    !anomaly_has(r->anomalies, ANOMALY_QUOTE_TRUNCATED))
+			continue;
+		cut++;
+	}
+	if (cut == 0)
+		return 0;
+	f = add_finding(cm, FINDING_ANSWERS_CUT_BY_SNAPLEN, -1,
+			"%zu ICMP error%s in %s %s cut by the capture's snap length (%u bytes) before the "
+			"quote says which probe %s: %s probes look unanswered. Capture again with whole "
+			"packets (tcpdump -s 0).",
+			cut, cut == 1 ? "" : "s", cm->captures[c].name, cut == 1 ? "was" : "were",
+			cm->captures[c].snaplen, cut == 1 ? "it answers" : "they answer",
+			cut == 1 ? "its" : "their");
+	for (size_t i = 0; i < cm->replies.len && f && f->evidence.len < 3; i++) {
+		const struct reply *r = &cm->replies.items[i];
+		if (r->capture == c && r->request < 0 && reply_kind_is_error(r->kind) &&
+		    anomaly_has(r->anomalies, ANOMALY_FRAME_TRUNCATED_BY_SNAPLEN) &&
+		    anomaly_has(r->anomalies, ANOMALY_QUOTE_TRUNCATED))
+			add_evidence(f, c, r->frame, "answer cut short");
+	}
+	return cut;
+}
+
 /* A host capture that shares no probe with the guest's says nothing: say so, not silently. */
 static void note_host_unmatched(struct case_model *cm, uint32_t guest, int host)
 {
@@ -947,6 +983,9 @@ int diagnose_case(struct case_model *cm, uint32_t guest, int host)
 	note_packets_seen_twice(cm);
 	note_host_unmatched(cm, guest, host);
 	note_host_on_guest_side(cm, guest, host);
+	size_t cut_short = note_answers_cut_short(cm, guest);
+	if (host >= 0)
+		note_answers_cut_short(cm, (uint32_t)host);
 	/* Every egress and ingress judgement assumes the sides as given: swapped, the
 	 * host capture is left out and no trace is judged. */
 	bool swapped = note_sides_swapped(cm, guest, host);
@@ -978,5 +1017,11 @@ int diagnose_case(struct case_model *cm, uint32_t guest, int host)
 	summarise(cm, guest);
 	if (swapped)
 		summarise_swapped(cm, guest, host);
+	if (cut_short)
+		append(cm->remedy, sizeof cm->remedy,
+		       " Capture with whole packets (tcpdump -s 0): %zu answer%s in the guest capture "
+		       "%s cut too short to tell which probe %s.",
+		       cut_short, cut_short == 1 ? "" : "s", cut_short == 1 ? "was" : "were",
+		       cut_short == 1 ? "it answers" : "they answer");
 	return 0;
 }

@@ -204,7 +204,8 @@ struct trace {
 	X(DESTINATION_NOT_REACHED, "path.destination_not_reached")               \
 	X(HOST_CAPTURE_UNMATCHED, "host.no_copies_of_the_probes")                \
 	X(CAPTURES_SWAPPED, "capture.sides_swapped")                           \
-	X(HOST_CAPTURE_GUEST_SIDE, "host.capture_on_guest_side")
+	X(HOST_CAPTURE_GUEST_SIDE, "host.capture_on_guest_side")              \
+	X(ANSWERS_CUT_BY_SNAPLEN, "capture.answers_cut_by_snaplen")
 
 enum finding_kind {
 #define FINDING_ENUM(id, name) FINDING_##id,

@@ -54,16 +54,22 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void feed_to(struct scenario *s, uint32_t capture, const uint8_t *b, size_t n)
+/* The packet of n bytes, of which the capture kept the first caplen. */
+static void feed_cut(struct scenario *s, uint32_t capture, const uint8_t *b, size_t n, size_t caplen)
 {
 	struct packet p;
 	p.frame = ++s->frame[capture];
 	s->ts += 1000000; /* 1 ms apart */
 	p.ts_ns = s->ts;
 	p.wirelen = (uint32_t)n;
-	dissect_frame(&p, LINKTYPE_RAW, b, (uint32_t)n);
+	dissect_frame(&p, LINKTYPE_RAW, b, (uint32_t)(caplen < n ? caplen : n));
 	s->cm.captures[capture].packets++;
 	assert_true(pipeline_take_packet(&s->cm, capture, &p, &s->ix[capture]) >= 0);
+}
+
+static void feed_to(struct scenario *s, uint32_t capture, const uint8_t *b, size_t n)
+{
+	feed_cut(s, capture, b, n, n);
 }
 
 static void feed(struct scenario *s, const uint8_t *b, size_t n)
@@ -256,6 +262,37 @@ static void host_proof_beats_an_answer_ttl_guess(void **state)
 	assert_int_equal(s->cm.verdict, VERDICT_NO_TTL_RESET);
 }
 
+/*
+ * A snap length of 40 bytes keeps the probes' headers but cuts the time
+ * exceeded inside its quote: nothing pairs, and the remedy says to capture
+ * whole packets (a tester's capture with -s 60 behind Ethernet did the same).
+ */
+static void answers_cut_by_the_snap_length(void **state)
+{
+	struct scenario *s = *state;
+	s->cm.captures[0].snaplen = 40;
+	s->cm.captures[0].name = strdup("cut.pcap");
+	uint8_t b[128];
+	for (uint8_t ttl = 1; ttl <= 3; ttl++) {
+		struct probe_spec p = tcp_probe(ttl);
+		feed_cut(s, 0, b, build_probe(&p, b, sizeof b), 40);
+		feed_cut(s, 0, b, build_icmp_error(&p, "192.0.2.1", 64, 11, 0, 1, b, sizeof b), 40);
+	}
+	diagnose(s);
+	assert_int_equal(s->cm.replies.len, 3);
+	assert_int_equal(s->cm.replies.items[0].request, -1);
+	assert_true(has_finding(&s->cm, FINDING_ANSWERS_CUT_BY_SNAPLEN));
+	const struct finding *f = NULL;
+	for (size_t i = 0; i < s->cm.findings.len; i++)
+		if (s->cm.findings.items[i].kind == FINDING_ANSWERS_CUT_BY_SNAPLEN)
+			f = &s->cm.findings.items[i];
+	assert_non_null(strstr(f->text, "3 ICMP errors"));
+	assert_non_null(strstr(f->text, "3 ICMP errors in cut.pcap were cut by the capture's snap length (40 bytes)"));
+	assert_int_equal(f->evidence.len, 3);
+	assert_int_equal(f->evidence.items[0].frame, 2);
+	assert_non_null(strstr(s->cm.remedy, "tcpdump -s 0"));
+}
+
 /* Time exceeded in reassembly (code 1) says nothing about the hop. */
 static void reassembly_time_exceeded_is_no_hop(void **state)
 {
@@ -418,6 +455,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(answer_ttl_betrays_the_distance, setup, teardown),
 		cmocka_unit_test_setup_teardown(host_proof_beats_an_answer_ttl_guess, setup, teardown),
 		cmocka_unit_test_setup_teardown(reassembly_time_exceeded_is_no_hop, setup, teardown),
+		cmocka_unit_test_setup_teardown(answers_cut_by_the_snap_length, setup, teardown),
 		cmocka_unit_test_setup_teardown(lone_reassembly_time_exceeded_rebuilds_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(time_exceeded_from_the_destination, setup, teardown),
 		cmocka_unit_test_setup_teardown(byte_swapped_quote_still_pairs, setup, teardown),
