@@ -413,7 +413,8 @@ static void check_path(struct case_model *cm, int32_t ti, int32_t other, int hos
 	bool one_gateway = true;
 	for (size_t i = 0; i < t->hops.len; i++) {
 		const struct hop *h = &t->hops.items[i];
-		if (!h->addr.family || h->is_destination)
+		/* A time exceeded in the destination's name is a proxy speaking for it, not a router. */
+		if (!h->addr.family || h->is_destination || ip_addr_equal(&h->addr, &t->dst))
 			continue;
 		if (h->kind == REPLY_TIME_EXCEEDED) {
 			te++;
@@ -727,11 +728,12 @@ static void summarise(struct case_model *cm, uint32_t guest)
 			       affected);
 		else if ((reset | unknown) != (1u << PROTO_TCP | 1u << PROTO_UDP | 1u << PROTO_ICMP)) {
 			/* Suggest only the protocols this case has not already shown reset. */
+			unsigned untried_mask = ~(reset | unknown) & 7u;
 			char untried[64];
-			protocols_text(~(reset | unknown) & 7u, untried, sizeof untried);
+			protocols_text(untried_mask, untried, sizeof untried);
 			append(cm->remedy, sizeof cm->remedy,
-			       " The captures hold no %s path trace; some of these NATs keep that TTL (slirp keeps UDP's), so run one and check it the same way before trusting it.",
-			       untried);
+			       " The captures hold no %s path trace; some of these NATs keep that TTL%s, so run one and check it the same way before trusting it.",
+			       untried, untried_mask & 1u << PROTO_UDP ? " (slirp keeps UDP's)" : "");
 		}
 	} else if (healthy) {
 		cm->verdict = VERDICT_NO_TTL_RESET;

@@ -203,6 +203,30 @@ static void nat_mode_pattern(void **state)
 	assert_true(has_finding(&s->cm, FINDING_SINGLE_GATEWAY_THEN_DESTINATION));
 }
 
+/* The NAT-mode pattern on a UDP trace: the remedy must not say that UDP's TTL is kept. */
+static void udp_reset_remedy(void **state)
+{
+	struct scenario *s = *state;
+	for (uint8_t ttl = 1; ttl <= 3; ttl++) {
+		struct probe_spec p = tcp_probe(ttl);
+		p.src = "10.0.2.15";
+		p.proto = 17;
+		p.sport = 45000;
+		p.dport = (uint16_t)(33433 + ttl);
+		probe(s, &p);
+		uint8_t b[128];
+		if (ttl == 1)
+			router_says(s, &p, "10.0.2.2", 64, 0);
+		else
+			feed(s, b, build_icmp_error(&p, "203.0.113.10", 64, 3, 3, 61, b, sizeof b));
+	}
+	diagnose(s);
+	assert_int_equal(s->cm.traces.len, 1);
+	assert_int_equal(s->cm.traces.items[0].verdict, VERDICT_TTL_RESET);
+	assert_non_null(strstr(s->cm.remedy, "The captures hold no TCP and ICMP path trace"));
+	assert_null(strstr(s->cm.remedy, "slirp keeps UDP's"));
+}
+
 /* The destination answers TTL 1 with an answer that crossed three routers: the probe went further. */
 static void answer_ttl_betrays_the_distance(void **state)
 {
@@ -338,6 +362,10 @@ static void time_exceeded_from_the_destination(void **state)
 	assert_false(t->hops.items[0].is_destination);
 	assert_true(t->hops.items[2].is_destination);
 	assert_true(has_finding(&s->cm, FINDING_TIME_EXCEEDED_FROM_DESTINATION));
+	/* The proxy is not counted among the routers. */
+	for (size_t i = 0; i < s->cm.findings.len; i++)
+		if (s->cm.findings.items[i].kind == FINDING_PATH_VISIBLE)
+			assert_non_null(strstr(s->cm.findings.items[i].text, "1 router answered"));
 }
 
 /* A NAT that rebuilds the quote with IP ID and length byte-swapped and a stale checksum. */
@@ -452,6 +480,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(healthy_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(nat_mode_pattern, setup, teardown),
+		cmocka_unit_test_setup_teardown(udp_reset_remedy, setup, teardown),
 		cmocka_unit_test_setup_teardown(answer_ttl_betrays_the_distance, setup, teardown),
 		cmocka_unit_test_setup_teardown(host_proof_beats_an_answer_ttl_guess, setup, teardown),
 		cmocka_unit_test_setup_teardown(reassembly_time_exceeded_is_no_hop, setup, teardown),
