@@ -554,6 +554,11 @@ static void check_path(struct case_model *cm, int32_t ti, int32_t other, int hos
 	if (t->reached_ttl == 1 && !s->early_answer && dr && is_initial_ttl(dr->ttl) &&
 	    !same_subnet(&t->src, &t->dst)) {
 		s->off_link_first_hop = true;
+		/* Off the link, an answer still carrying its initial TTL was re-originated too. */
+		if (!s->ingress_rewritten) {
+			s->ingress_rewritten = true;
+			s->ingress_ttl = dr->ttl;
+		}
 		struct finding *f = add_finding(
 			cm, FINDING_ZERO_HOP_REPLY, ti,
 			"%s, which is not on the guest's subnet, answered the very first probe (TTL 1) with TTL %u: either it is on the local link, or a NAT re-originated the probes.",

@@ -203,6 +203,30 @@ static void nat_mode_pattern(void **state)
 	assert_true(has_finding(&s->cm, FINDING_SINGLE_GATEWAY_THEN_DESTINATION));
 }
 
+/*
+ * "NAT Network": an off-link destination answers the very first probe, with
+ * TTL 255. The probes were re-originated on the way out, and an answer from
+ * off the link still carrying its initial TTL was re-originated on the way in.
+ */
+static void nat_network_pattern(void **state)
+{
+	struct scenario *s = *state;
+	for (uint8_t ttl = 1; ttl <= 3; ttl++) {
+		struct probe_spec p = tcp_probe(ttl);
+		p.src = "10.0.2.15";
+		probe(s, &p);
+		destination_answers(s, &p, 255);
+	}
+	diagnose(s);
+	const struct trace *t = &s->cm.traces.items[0];
+	assert_hops(t, "203.0.113.10");
+	assert_int_equal(t->verdict, VERDICT_TTL_RESET);
+	assert_string_equal(t->confidence, "probable");
+	assert_int_equal(t->direction, DIRECTION_BOTH);
+	assert_int_equal(t->ingress_ttl, 255);
+	assert_int_equal(t->reset_ttl, -1);
+}
+
 /* The NAT-mode pattern on a UDP trace: the remedy must not say that UDP's TTL is kept. */
 static void udp_reset_remedy(void **state)
 {
@@ -481,6 +505,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(healthy_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(nat_mode_pattern, setup, teardown),
 		cmocka_unit_test_setup_teardown(udp_reset_remedy, setup, teardown),
+		cmocka_unit_test_setup_teardown(nat_network_pattern, setup, teardown),
 		cmocka_unit_test_setup_teardown(answer_ttl_betrays_the_distance, setup, teardown),
 		cmocka_unit_test_setup_teardown(host_proof_beats_an_answer_ttl_guess, setup, teardown),
 		cmocka_unit_test_setup_teardown(reassembly_time_exceeded_is_no_hop, setup, teardown),
