@@ -105,6 +105,7 @@ struct signals {
 	bool egress_constant, egress_preserved;
 	bool ingress_rewritten, ingress_preserved;
 	bool early_answer, gateway_then_destination, zero_hop_reply, off_link_first_hop;
+	bool on_link; /* the destination showed itself on the guest's link (ARP, neighbour discovery) */
 	bool path_visible, forged_errors;
 	/* Every host copy carries the guest's own TTL: the host capture was taken on the
 	 * VM's side of the host (its tap or bridge), before anything was forwarded. */
@@ -315,7 +316,46 @@ static const struct hop *destination_hop(const struct trace *t)
 	return &t->hops.items[t->reached_ttl - 1];
 }
 
-/* Same /24 (IPv4) or /64 (IPv6): the only hint of "on the local link" a capture gives. */
+static int compare_neighbors(const void *a, const void *b)
+{
+	const struct neighbor_sighting *x = a, *y = b;
+	if (x->capture != y->capture)
+		return x->capture < y->capture ? -1 : 1;
+	int c = ip_addr_compare(&x->addr, &y->addr);
+	if (c)
+		return c;
+	return (x->frame > y->frame) - (x->frame < y->frame);
+}
+
+/*
+ * The first frame showing the address on the capture's link, or NULL. When both
+ * are known, the probe must have gone to that very MAC: a guest that sends to its
+ * gateway's MAC routes the probe, whoever else shares the segment.
+ */
+static const struct neighbor_sighting *on_link(const struct case_model *cm, uint32_t capture,
+						const struct ip_addr *addr, const struct request *probe)
+{
+	size_t lo = 0, hi = cm->neighbors.len;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct neighbor_sighting *n = &cm->neighbors.items[mid];
+		int c = n->capture != capture ? (n->capture < capture ? -1 : 1) : ip_addr_compare(&n->addr, addr);
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < cm->neighbors.len; i++) {
+		const struct neighbor_sighting *n = &cm->neighbors.items[i];
+		if (n->capture != capture || !ip_addr_equal(&n->addr, addr))
+			break;
+		if (!probe || !probe->has_mac || !n->mac_known || !memcmp(probe->dst_mac, n->mac, 6))
+			return n;
+	}
+	return NULL;
+}
+
+/* Same /24 (IPv4) or /64 (IPv6): a guess at "on the local link" when the capture shows none. */
 static bool same_subnet(const struct ip_addr *a, const struct ip_addr *b)
 {
 	if (a->family != b->family)
@@ -551,7 +591,27 @@ static void check_path(struct case_model *cm, int32_t ti, int32_t other, int hos
 		add_evidence(f, t->capture, dr->frame, "destination answer");
 	}
 
-	if (t->reached_ttl == 1 && !s->early_answer && dr && is_initial_ttl(dr->ttl) &&
+	const struct neighbor_sighting *neighbor =
+		t->reached_ttl == 1 && !s->early_answer && dr
+			? on_link(cm, t->capture, &t->dst,
+				  dest->request >= 0 ? &cm->requests.items[dest->request] : NULL)
+			: NULL;
+	if (neighbor) {
+		s->on_link = true;
+		struct finding *f = add_finding(
+			cm, FINDING_DESTINATION_ON_LINK, ti,
+			"%s is on the guest's own link: the capture shows it there (%s, frame %llu)%s. TTL 1 reaches it, so its answer to the first probe is no sign of a NAT.",
+			dst, t->dst.family == 4 ? "ARP" : "neighbour discovery",
+			(unsigned long long)neighbor->frame,
+			neighbor->mac_known && dest->request >= 0 && cm->requests.items[dest->request].has_mac
+				? " and the probes went straight to its MAC"
+				: "");
+		add_evidence(f, t->capture, neighbor->frame,
+			     t->dst.family == 4 ? "ARP from the destination" : "neighbour discovery");
+		add_evidence(f, t->capture, dr->frame, "destination answer");
+	}
+
+	if (t->reached_ttl == 1 && !s->early_answer && dr && is_initial_ttl(dr->ttl) && !s->on_link &&
 	    !same_subnet(&t->src, &t->dst)) {
 		s->off_link_first_hop = true;
 		/* Off the link, an answer still carrying its initial TTL was re-originated too. */
@@ -607,13 +667,15 @@ static void decide(struct trace *t, const struct signals *s)
 	}
 	t->reset_ttl = -1;
 	t->direction = s->ingress_rewritten ? DIRECTION_INGRESS : DIRECTION_UNKNOWN;
-	if (s->egress_preserved || s->path_visible) {
+	if (s->egress_preserved || s->path_visible || s->on_link) {
 		t->verdict = VERDICT_NO_TTL_RESET;
 		t->confidence = s->egress_preserved ? "certain" : "strong";
-		snprintf(t->reason, sizeof t->reason, "%s%s%s",
+		snprintf(t->reason, sizeof t->reason, "%s%s%s%s",
 			 s->egress_preserved ? "The host sent the probes on with the guest's TTL less one. "
 					     : "",
 			 s->path_visible ? "Routers answered hop by hop, so the probes kept their TTL. " : "",
+			 s->on_link ? "The destination is on the guest's own link, one hop away for real. "
+				    : "",
 			 s->ingress_rewritten
 				 ? "The answers were re-originated on the way in (their TTL says nothing about distance), but the hop list is right."
 				 : "");
@@ -996,6 +1058,9 @@ int diagnose_case(struct case_model *cm, uint32_t guest, int host)
 	/* Every egress and ingress judgement assumes the sides as given: swapped, the
 	 * host capture is left out and no trace is judged. */
 	bool swapped = note_sides_swapped(cm, guest, host);
+	if (cm->neighbors.len)
+		qsort(cm->neighbors.items, cm->neighbors.len, sizeof *cm->neighbors.items,
+		      compare_neighbors);
 	struct members m;
 	int32_t *witness = distance_witnesses(cm);
 	if (members_build(cm, &m) != 0 || !witness) {

@@ -20,6 +20,8 @@ void case_init(struct case_model *cm)
 	VEC_INIT(&cm->findings, MAX_FINDINGS);
 	VEC_INIT(&cm->mpls, MAX_REPLIES);
 	VEC_INIT(&cm->processes, 1000); /* names beyond this stay unknown: a capture is not a process table */
+	/* Hints only: a link with more neighbours than this is not a VM's NAT network. */
+	VEC_INIT(&cm->neighbors, 65536);
 }
 
 void case_free(struct case_model *cm)
@@ -38,6 +40,7 @@ void case_free(struct case_model *cm)
 	VEC_FREE(&cm->findings);
 	VEC_FREE(&cm->mpls);
 	VEC_FREE(&cm->processes);
+	VEC_FREE(&cm->neighbors);
 }
 
 static const char *const finding_names[FINDING_COUNT] = {

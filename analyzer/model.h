@@ -205,7 +205,8 @@ struct trace {
 	X(HOST_CAPTURE_UNMATCHED, "host.no_copies_of_the_probes")                \
 	X(CAPTURES_SWAPPED, "capture.sides_swapped")                           \
 	X(HOST_CAPTURE_GUEST_SIDE, "host.capture_on_guest_side")              \
-	X(ANSWERS_CUT_BY_SNAPLEN, "capture.answers_cut_by_snaplen")
+	X(ANSWERS_CUT_BY_SNAPLEN, "capture.answers_cut_by_snaplen")            \
+	X(DESTINATION_ON_LINK, "path.destination_on_link")
 
 enum finding_kind {
 #define FINDING_ENUM(id, name) FINDING_##id,
@@ -215,6 +216,15 @@ enum finding_kind {
 };
 
 const char *finding_name(enum finding_kind kind);
+
+/* A host a capture shows on its own link (ARP or IPv6 neighbour discovery), first sighting. */
+struct neighbor_sighting {
+	uint32_t capture;
+	uint64_t frame;
+	struct ip_addr addr;
+	bool mac_known;
+	uint8_t mac[6];
+};
 
 struct evidence {
 	uint32_t capture;
@@ -238,6 +248,7 @@ struct case_model {
 	VEC(struct finding) findings;
 	VEC(struct mpls_entry) mpls; /* label stacks quoted by ICMP errors, see struct reply */
 	VEC(struct process_name) processes; /* program names from PKTAP headers, each once */
+	VEC(struct neighbor_sighting) neighbors; /* each (capture, address, MAC) once, in frame order */
 
 	bool correlated;       /* a host capture was given and lined up */
 	int64_t clock_offset_ns; /* host time minus guest time */

@@ -189,9 +189,36 @@ int pipeline_take_packet(struct case_model *cm, uint32_t capture, const struct p
 	return pipeline_take_packet_of_interest(cm, capture, p, ix, NULL);
 }
 
+/*
+ * The first sighting of each neighbour. ARP repeats itself (requests every few
+ * seconds, the same few hosts), so looking back a little finds nearly every
+ * repeat; a full array drops later hints, never the run.
+ */
+static void note_neighbor(struct case_model *cm, uint32_t capture, const struct packet *p)
+{
+	const struct neighbor *n = &p->neighbor;
+	size_t look_back = cm->neighbors.len < 8 ? cm->neighbors.len : 8;
+	for (size_t i = cm->neighbors.len - look_back; i < cm->neighbors.len; i++) {
+		const struct neighbor_sighting *o = &cm->neighbors.items[i];
+		if (o->capture == capture && ip_addr_equal(&o->addr, &n->addr) &&
+		    o->mac_known == n->mac_known && !memcmp(o->mac, n->mac, 6))
+			return;
+	}
+	struct neighbor_sighting *s = VEC_PUSH(&cm->neighbors);
+	if (!s)
+		return;
+	s->capture = capture;
+	s->frame = p->frame;
+	s->addr = n->addr;
+	s->mac_known = n->mac_known;
+	memcpy(s->mac, n->mac, 6);
+}
+
 int pipeline_take_packet_of_interest(struct case_model *cm, uint32_t capture, const struct packet *p,
 				     struct pairing_index *ix, const struct interest *interest)
 {
+	if (p->neighbor.present)
+		note_neighbor(cm, capture, p);
 	if (p->ip.version == 0 || p->ip.dst.family == 0 || p->ip.later_fragment)
 		return 0;
 	const struct transport *l4 = &p->l4;

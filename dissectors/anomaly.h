@@ -42,7 +42,8 @@
 	X(ICMP_EXTENSION_MALFORMED, "icmp.extension_malformed")                \
 	X(MPLS_TRUNCATED, "mpls.truncated")                                    \
 	X(MPLS_TOO_DEEP, "mpls.too_deep")                                      \
-	X(FRAME_TRUNCATED_BY_SNAPLEN, "frame.cut_by_snaplen")
+	X(FRAME_TRUNCATED_BY_SNAPLEN, "frame.cut_by_snaplen")                  \
+	X(ARP_TRUNCATED, "arp.truncated")
 
 enum anomaly {
 #define ANOMALY_ENUM(id, name) ANOMALY_##id,

@@ -62,6 +62,9 @@ void dissect_quote(const struct layer_target *t, struct cursor c, size_t length_
 size_t icmp_quote_length(const struct layer_target *t, struct cursor after_header,
 			 size_t length_attribute_bytes, struct quote *q);
 
+/* ARP (ethertype 0x0806): the sender, as a neighbour on the link. */
+void dissect_arp(struct packet *pkt, struct cursor c);
+
 /* MPLS label stack (ethertype 0x8847/0x8848) in front of IP. */
 void dissect_mpls(struct packet *pkt, struct cursor c);
 

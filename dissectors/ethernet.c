@@ -4,6 +4,7 @@
 enum {
 	ETHERTYPE_IPV4 = 0x0800,
 	ETHERTYPE_IPV6 = 0x86dd,
+	ETHERTYPE_ARP = 0x0806,
 	ETHERTYPE_VLAN = 0x8100,
 	ETHERTYPE_QINQ = 0x88a8,
 	ETHERTYPE_QINQ_OLD = 0x9100,
@@ -56,8 +57,11 @@ void dissect_ethertype(struct packet *pkt, uint16_t ethertype, struct cursor c)
 	case ETHERTYPE_MPLS_MULTICAST:
 		dissect_mpls(pkt, c);
 		break;
+	case ETHERTYPE_ARP:
+		dissect_arp(pkt, c);
+		break;
 	default:
-		/* ARP, LLDP and the like are normal traffic, not anomalies worth a name;
+		/* LLDP and the like are normal traffic, not anomalies worth a name;
 		 * only an Ethernet length field (< 0x0600) with IP-looking payload would be. */
 		break;
 	}

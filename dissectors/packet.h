@@ -96,6 +96,15 @@ struct quote {
 	struct mpls_entry mpls[MAX_QUOTED_MPLS];
 };
 
+/* A host the frame shows on the capture's own link: the sender of an ARP packet, or of an
+ * IPv6 neighbour solicitation or advertisement. */
+struct neighbor {
+	bool present;
+	struct ip_addr addr;
+	bool mac_known;
+	uint8_t mac[6];
+};
+
 struct packet {
 	uint64_t frame; /* 1-based, as Wireshark counts */
 	int64_t ts_ns;
@@ -111,6 +120,7 @@ struct packet {
 	struct ip_layer ip; /* ip.version == 0: no IP layer */
 	struct transport l4;
 	struct quote quote;
+	struct neighbor neighbor;
 
 	anomaly_set anomalies;
 };

@@ -97,6 +97,29 @@ static void feed_ethernet(struct scenario *s, const uint8_t from[6], const uint8
 	assert_true(pipeline_take_packet(&s->cm, 0, &p, &s->ix[0]) >= 0);
 }
 
+/* An ARP reply: `ip` is at `mac`, told to `to`. */
+static void feed_arp_reply(struct scenario *s, const uint8_t mac[6], const char *ip, const uint8_t to[6])
+{
+	uint8_t frame[42] = { 0 };
+	memcpy(frame, to, 6);
+	memcpy(frame + 6, mac, 6);
+	static const uint8_t arp_head[] = { 0x08, 0x06, 0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x02 };
+	memcpy(frame + 12, arp_head, sizeof arp_head);
+	memcpy(frame + 22, mac, 6);
+	struct ip_addr a;
+	assert_true(ip_addr_parse(ip, &a));
+	memcpy(frame + 28, a.b, 4);
+	memcpy(frame + 32, to, 6);
+	struct packet p;
+	p.frame = ++s->frame[0];
+	s->ts += 1000000;
+	p.ts_ns = s->ts;
+	p.wirelen = sizeof frame;
+	dissect_frame(&p, LINKTYPE_ETHERNET, frame, sizeof frame);
+	s->cm.captures[0].packets++;
+	assert_true(pipeline_take_packet(&s->cm, 0, &p, &s->ix[0]) >= 0);
+}
+
 static void probe(struct scenario *s, const struct probe_spec *p)
 {
 	uint8_t b[128];
@@ -225,6 +248,50 @@ static void nat_network_pattern(void **state)
 	assert_int_equal(t->direction, DIRECTION_BOTH);
 	assert_int_equal(t->ingress_ttl, 255);
 	assert_int_equal(t->reset_ttl, -1);
+}
+
+/*
+ * A destination in another /24 of the guest's /16 answers TTL 1 with TTL 64.
+ * The capture holds its ARP reply and the probes went to that MAC: it is on
+ * the link, the one-hop path is right. Probes sent to the gateway's MAC while
+ * the destination's ARP is there prove nothing: still the off-link guess.
+ */
+static void destination_on_the_link(void **state)
+{
+	struct scenario *s = *state;
+	const uint8_t guest[6] = { 0x02, 0, 0, 0, 0, 0x05 };
+	const uint8_t dest[6] = { 0x02, 0, 0, 0, 0, 0x04 };
+	const uint8_t gateway[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+	feed_arp_reply(s, dest, "203.0.113.10", guest);
+	for (uint8_t ttl = 1; ttl <= 2; ttl++) {
+		struct probe_spec p = tcp_probe(ttl);
+		uint8_t b[128];
+		feed_ethernet(s, guest, dest, b, build_probe(&p, b, sizeof b));
+		feed_ethernet(s, dest, guest, b, build_answer(&p, 64, b, sizeof b));
+	}
+	/* The same destination on another port, traced through the gateway's MAC. */
+	for (uint8_t ttl = 1; ttl <= 2; ttl++) {
+		struct probe_spec p = tcp_probe(ttl);
+		p.dport = 443;
+		uint8_t b[128];
+		feed_ethernet(s, guest, gateway, b, build_probe(&p, b, sizeof b));
+		feed_ethernet(s, gateway, guest, b, build_answer(&p, 64, b, sizeof b));
+	}
+	diagnose(s);
+	assert_int_equal(s->cm.traces.len, 2);
+	const struct trace *direct = &s->cm.traces.items[0], *routed = &s->cm.traces.items[1];
+	assert_int_equal(direct->dport, 80);
+	assert_hops(direct, "203.0.113.10");
+	assert_int_equal(direct->verdict, VERDICT_NO_TTL_RESET);
+	assert_non_null(strstr(direct->reason, "on the guest's own link"));
+	assert_true(has_finding(&s->cm, FINDING_DESTINATION_ON_LINK));
+	assert_int_equal(routed->verdict, VERDICT_TTL_RESET);
+	assert_string_equal(routed->confidence, "probable");
+	for (size_t i = 0; i < s->cm.findings.len; i++)
+		if (s->cm.findings.items[i].kind == FINDING_DESTINATION_ON_LINK) {
+			assert_int_equal(s->cm.findings.items[i].trace, 0);
+			assert_int_equal(s->cm.findings.items[i].evidence.items[0].frame, 1);
+		}
 }
 
 /* The NAT-mode pattern on a UDP trace: the remedy must not say that UDP's TTL is kept. */
@@ -506,6 +573,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(nat_mode_pattern, setup, teardown),
 		cmocka_unit_test_setup_teardown(udp_reset_remedy, setup, teardown),
 		cmocka_unit_test_setup_teardown(nat_network_pattern, setup, teardown),
+		cmocka_unit_test_setup_teardown(destination_on_the_link, setup, teardown),
 		cmocka_unit_test_setup_teardown(answer_ttl_betrays_the_distance, setup, teardown),
 		cmocka_unit_test_setup_teardown(host_proof_beats_an_answer_ttl_guess, setup, teardown),
 		cmocka_unit_test_setup_teardown(reassembly_time_exceeded_is_no_hop, setup, teardown),

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -343,6 +344,83 @@ static void ipv6_time_exceeded_with_extension(void **state)
 	assert_int_equal(p.quote.l4.kind, L4_NONE);
 }
 
+/*
+ * samples/routed/guest.pcap frame 2: "192.0.2.1 is at 92:a4:70:c2:c7:c5". The
+ * sender is a neighbour on the link; every cut of the frame is named, never read past.
+ */
+static void arp_names_a_neighbour(void **state)
+{
+	(void)state;
+	static const char hex[] = "563a949adad392a470c2c7c508060001080006040002"
+				  "92a470c2c7c5c0000201563a949adad3c000020a";
+	uint8_t b[64];
+	size_t n = hex_to_bytes(hex, b, sizeof b);
+	struct packet p;
+	dissect_len(&p, LINKTYPE_ETHERNET, b, n, n);
+	assert_true(p.neighbor.present);
+	assert_addr(&p.neighbor.addr, "192.0.2.1");
+	assert_true(p.neighbor.mac_known);
+	assert_memory_equal(p.neighbor.mac, b + 6, 6);
+	assert_int_equal(p.ip.version, 0);
+	assert_int_equal(p.anomalies, 0);
+	/* The sender's MAC and address end at byte 32; the target's fields are not needed. */
+	for (size_t cut = 0; cut < 32; cut++) {
+		uint8_t *copy = malloc(cut ? cut : 1);
+		memcpy(copy, b, cut);
+		dissect_len(&p, LINKTYPE_ETHERNET, copy, cut, n);
+		free(copy);
+		assert_false(p.neighbor.present);
+		assert_true(anomaly_has(p.anomalies, cut < 14 ? ANOMALY_LINK_TRUNCATED : ANOMALY_ARP_TRUNCATED));
+	}
+	/* A probe for a duplicate address (sender 0.0.0.0) names nobody. */
+	memset(b + 28, 0, 4);
+	dissect_len(&p, LINKTYPE_ETHERNET, b, n, n);
+	assert_false(p.neighbor.present);
+}
+
+/*
+ * samples/lab/nat-classic-v6/traceroute-tcp/guest.pcap frames 1 and 2: the
+ * guest solicits fd00:2::2, which advertises itself at 12:a1:06:71:cd:31.
+ */
+static void neighbour_discovery_names_a_neighbour(void **state)
+{
+	(void)state;
+	static const char solicitation[] =
+		"3333ff000002f6e06ddd588486dd6000000000203afffd000002000000000000000000000015"
+		"ff0200000000000000000001ff000002" "8700c23d00000000fd000002000000000000000000000002"
+		"0101f6e06ddd5884";
+	static const char advertisement[] =
+		"f6e06ddd588412a10671cd3186dd6000000000203afffd000002000000000000000000000002"
+		"fd000002000000000000000000000015" "8800b83de0000000fd000002000000000000000000000002"
+		"020112a10671cd31";
+	uint8_t b[128];
+	struct packet p;
+	size_t n = hex_to_bytes(advertisement, b, sizeof b);
+	dissect_len(&p, LINKTYPE_ETHERNET, b, n, n);
+	assert_true(p.neighbor.present);
+	assert_addr(&p.neighbor.addr, "fd00:2::2");
+	assert_true(p.neighbor.mac_known);
+	assert_memory_equal(p.neighbor.mac, b + 6, 6);
+	/* Cut before the option: still the target, its MAC from the Ethernet header. */
+	dissect_len(&p, LINKTYPE_ETHERNET, b, n - 8, n);
+	assert_true(p.neighbor.present);
+	assert_memory_equal(p.neighbor.mac, b + 6, 6);
+	/* Cut inside the target address: nobody, and the cut is named. */
+	dissect_len(&p, LINKTYPE_ETHERNET, b, 14 + 40 + 8 + 10, n);
+	assert_false(p.neighbor.present);
+	assert_true(anomaly_has(p.anomalies, ANOMALY_ICMPV6_TRUNCATED));
+	/* Forwarded by a router (hop limit below 255): not neighbour discovery (RFC 4861 7.1.2). */
+	b[14 + 7] = 254;
+	dissect_len(&p, LINKTYPE_ETHERNET, b, n, n);
+	assert_false(p.neighbor.present);
+
+	n = hex_to_bytes(solicitation, b, sizeof b);
+	dissect_len(&p, LINKTYPE_ETHERNET, b, n, n);
+	assert_true(p.neighbor.present);
+	assert_addr(&p.neighbor.addr, "fd00:2::15");
+	assert_memory_equal(p.neighbor.mac, b + 6, 6);
+}
+
 /* An ICMP error quoting an ICMP error: one level only, named. */
 static void nested_error_is_bounded(void **state)
 {
@@ -519,6 +597,8 @@ int main(void)
 		cmocka_unit_test(ipv4_header_oddities),
 		cmocka_unit_test(ipv6_time_exceeded_with_extension),
 		cmocka_unit_test(nested_error_is_bounded),
+		cmocka_unit_test(arp_names_a_neighbour),
+		cmocka_unit_test(neighbour_discovery_names_a_neighbour),
 		cmocka_unit_test(icmp_extensions_with_mpls),
 		cmocka_unit_test(mpls_on_the_link),
 		cmocka_unit_test(pktap_keeps_the_process_name),
