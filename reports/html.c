@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 
+#include "analyzer/trace_members.h"
 #include "reports/common.h"
 #include "reports/drawn_traces.h"
 #include "reports/escape.h"
@@ -331,40 +332,6 @@ static void write_hop_table(FILE *out, const struct trace *t)
 	raw(out, "</tbody>\n</table>\n");
 }
 
-/* The requests of each trace, in model order, without a pass over all requests per trace. */
-struct trace_requests {
-	size_t *start; /* traces.len + 1 offsets into order */
-	int32_t *order;
-};
-
-static bool group_requests(const struct case_model *cm, struct trace_requests *g)
-{
-	size_t n_traces = cm->traces.len;
-	g->start = calloc(n_traces + 1, sizeof *g->start);
-	g->order = malloc((cm->requests.len ? cm->requests.len : 1) * sizeof *g->order);
-	size_t *fill = calloc(n_traces + 1, sizeof *fill);
-	if (!g->start || !g->order || !fill) {
-		free(g->start);
-		free(g->order);
-		free(fill);
-		return false;
-	}
-	for (size_t i = 0; i < cm->requests.len; i++) {
-		int32_t t = cm->requests.items[i].trace;
-		if (t >= 0 && (size_t)t < n_traces)
-			g->start[t + 1]++;
-	}
-	for (size_t t = 0; t < n_traces; t++)
-		g->start[t + 1] += g->start[t];
-	for (size_t i = 0; i < cm->requests.len; i++) {
-		int32_t t = cm->requests.items[i].trace;
-		if (t >= 0 && (size_t)t < n_traces)
-			g->order[g->start[t] + fill[t]++] = (int32_t)i;
-	}
-	free(fill);
-	return true;
-}
-
 static void write_raw_row(FILE *out, const struct case_model *cm, const struct trace *t,
 			  const struct request *r)
 {
@@ -405,14 +372,14 @@ static void write_raw_row(FILE *out, const struct case_model *cm, const struct t
 }
 
 static void write_raw_probes(FILE *out, const struct case_model *cm, const struct trace *t,
-			     const struct trace_requests *g, size_t index)
+			     const struct trace_members *g, size_t index)
 {
-	if (!g->start)
+	if (!g->first)
 		return;
-	size_t first = g->start[index], count = g->start[index + 1] - first, shown = 0;
+	size_t first = g->first[index], count = g->first[index + 1] - first, shown = 0;
 	size_t in_capture = 0;
 	for (size_t i = 0; i < count; i++)
-		in_capture += cm->requests.items[g->order[first + i]].capture == t->capture;
+		in_capture += cm->requests.items[g->items[first + i]].capture == t->capture;
 	if (in_capture == 0)
 		return;
 	raw(out, "<details class=\"raw\">\n<summary>");
@@ -425,7 +392,7 @@ static void write_raw_probes(FILE *out, const struct case_model *cm, const struc
 		element(out, "th", NULL, heads[i]);
 	raw(out, "</tr></thead>\n<tbody>\n");
 	for (size_t i = 0; i < count && shown < MAX_RAW_ROWS; i++) {
-		const struct request *r = &cm->requests.items[g->order[first + i]];
+		const struct request *r = &cm->requests.items[g->items[first + i]];
 		if (r->capture != t->capture)
 			continue; /* the host's copies appear beside their guest probe */
 		write_raw_row(out, cm, t, r);
@@ -441,7 +408,7 @@ static void write_raw_probes(FILE *out, const struct case_model *cm, const struc
 }
 
 static void write_trace(FILE *out, const struct case_model *cm, const struct trace *t, size_t index,
-			const struct trace_requests *g)
+			const struct trace_members *g)
 {
 	fprintf(out, "<article class=\"trace\" id=\"trace-%zu\">\n", index);
 	raw(out, "<div class=\"trace-head\">");
@@ -523,16 +490,15 @@ static void write_traces(FILE *out, const struct case_model *cm, const bool *dra
 	bool indexed = cm->traces.len > REPORT_DRAWN_TRACES_MAX;
 	if (indexed)
 		write_trace_index_lead(out, cm, drawn);
-	struct trace_requests g = {NULL, NULL};
-	if (!group_requests(cm, &g))
-		g.start = NULL; /* the raw tables are left out; the rest still helps */
+	/* Out of memory leaves g empty: the raw tables are left out; the rest still helps. */
+	struct trace_members g;
+	trace_members_build(cm, &g);
 	for (size_t i = 0; i < cm->traces.len; i++)
 		if (drawn[i])
 			write_trace(out, cm, &cm->traces.items[i], i, &g);
 	if (indexed)
 		write_trace_index(out, cm, drawn);
-	free(g.start);
-	free(g.order);
+	trace_members_free(&g);
 	raw(out, "</section>\n");
 }
 
