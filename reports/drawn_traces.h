@@ -17,9 +17,17 @@
 #define REPORT_DRAWN_TRACES_MAX 100
 
 /*
- * One flag per trace: drawn or not. The reset traces come first (they are the
- * evidence), then the inconclusive, then the healthy, each in the case's trace
- * order, up to max. NULL when out of memory.
+ * The order of choosing, and of drawing in a big case: the reset traces first
+ * (they are the evidence), then the inconclusive, then the healthy. A reader
+ * of a big case came for the resets; in capture order they would be scattered
+ * among the healthy ones. The index keeps capture order.
+ */
+enum { DRAWN_TRACES_PRIORITIES = 3 };
+extern const enum verdict drawn_traces_priority[DRAWN_TRACES_PRIORITIES];
+
+/*
+ * One flag per trace: drawn or not, chosen by drawn_traces_priority, each
+ * verdict in the case's trace order, up to max. NULL when out of memory.
  */
 bool *choose_drawn_traces(const struct case_model *cm, size_t max);
 

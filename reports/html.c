@@ -437,9 +437,10 @@ static void write_trace_index_lead(FILE *out, const struct case_model *cm, const
 	for (size_t i = 0; i < cm->traces.len; i++)
 		n_drawn += drawn[i];
 	textf_element(out, "p", "lead",
-		      "This case holds %zu traces. The %zu drawn below are chosen by verdict (TTL reset "
-		      "first, then inconclusive, then healthy, each in capture order); the index after "
-		      "them lists every trace. report.xml and case.sqlite hold all of them with their hops.",
+		      "This case holds %zu traces. The %zu drawn below are chosen and ordered by "
+		      "verdict (TTL reset first, then inconclusive, then healthy, each in capture "
+		      "order); the index after them lists every trace. report.xml and case.sqlite "
+		      "hold all of them with their hops.",
 		      cm->traces.len, n_drawn);
 	raw(out, "\n");
 }
@@ -493,9 +494,17 @@ static void write_traces(FILE *out, const struct case_model *cm, const bool *dra
 	/* Out of memory leaves g empty: the raw tables are left out; the rest still helps. */
 	struct trace_members g;
 	trace_members_build(cm, &g);
-	for (size_t i = 0; i < cm->traces.len; i++)
-		if (drawn[i])
-			write_trace(out, cm, &cm->traces.items[i], i, &g);
+	if (indexed) {
+		/* A big case is a selection: drawn in the order it was chosen (see drawn_traces.h). */
+		for (size_t p = 0; p < DRAWN_TRACES_PRIORITIES; p++)
+			for (size_t i = 0; i < cm->traces.len; i++)
+				if (drawn[i] && cm->traces.items[i].verdict == drawn_traces_priority[p])
+					write_trace(out, cm, &cm->traces.items[i], i, &g);
+	} else {
+		for (size_t i = 0; i < cm->traces.len; i++)
+			if (drawn[i])
+				write_trace(out, cm, &cm->traces.items[i], i, &g);
+	}
 	if (indexed)
 		write_trace_index(out, cm, drawn);
 	trace_members_free(&g);

@@ -466,6 +466,76 @@ static void test_big_case_draws_a_chosen_hundred(void **state)
 	case_free(&cm);
 }
 
+/*
+ * A big case is drawn in the order it is chosen (README: "the reset ones
+ * first, then the inconclusive, then the healthy"), each verdict in capture
+ * order; the index stays in capture order.
+ */
+static void test_big_case_draws_resets_first(void **state)
+{
+	(void)state;
+	struct case_model cm;
+	fixture_case_build(&cm); /* trace 0 reset, trace 1 healthy */
+	for (int i = 0; i < 118; i++) {
+		struct trace *t = VEC_PUSH(&cm.traces);
+		assert_non_null(t);
+		t->proto = PROTO_TCP;
+		t->src.family = t->dst.family = 4;
+		t->src.b[0] = 10;
+		t->dst.b[0] = 203;
+		t->dst.b[3] = (uint8_t)i;
+		/* Interleaved as a capture of an agent leaves them: every third reset, every
+		 * fifth (of the rest) inconclusive. */
+		t->verdict = i % 3 == 0	  ? VERDICT_TTL_RESET
+			     : i % 5 == 0 ? VERDICT_INCONCLUSIVE
+					  : VERDICT_NO_TTL_RESET;
+		t->reset_ttl = t->egress_ttl = t->ingress_ttl = t->true_distance = -1;
+		t->probes = 3;
+	}
+	size_t len;
+	char *html = render(&cm, &len);
+	xmlDocPtr doc = parse_page(html, len);
+
+	xmlXPathObjectPtr articles = eval(doc, "//article[@class='trace']/@id");
+	int n = articles->nodesetval ? articles->nodesetval->nodeNr : 0;
+	assert_int_equal(n, REPORT_DRAWN_TRACES_MAX);
+	size_t rank_of[3] = { 0 };
+	rank_of[VERDICT_TTL_RESET] = 0;
+	rank_of[VERDICT_INCONCLUSIVE] = 1;
+	rank_of[VERDICT_NO_TTL_RESET] = 2;
+	size_t last_rank = 0, per_rank[3] = { 0 };
+	long last_index = -1;
+	for (int i = 0; i < n; i++) {
+		xmlChar *id = xmlNodeGetContent(articles->nodesetval->nodeTab[i]);
+		long index = strtol((const char *)id + strlen("trace-"), NULL, 10);
+		xmlFree(id);
+		assert_true(index >= 0 && (size_t)index < cm.traces.len);
+		size_t rank = rank_of[cm.traces.items[index].verdict];
+		assert_true(rank >= last_rank);
+		if (rank == last_rank)
+			assert_true(index > last_index);
+		last_rank = rank;
+		last_index = index;
+		per_rank[rank]++;
+	}
+	xmlXPathFreeObject(articles);
+	/* 1 + 40 resets, 16 inconclusive (i % 5 == 0 but not % 3), 43 healthy to make the hundred. */
+	assert_int_equal(per_rank[0], 41);
+	assert_int_equal(per_rank[1], 16);
+	assert_int_equal(per_rank[2], 43);
+	assert_xpath_string(doc, "trace-0", "(//article[@class='trace'])[1]/@id");
+	assert_xpath_string(doc, "trace-2", "(//article[@class='trace'])[2]/@id"); /* i = 0 */
+	assert_xpath_string(doc, "trace-119", "(//article[@class='trace'])[41]/@id");
+	assert_xpath_string(doc, "trace-7", "(//article[@class='trace'])[42]/@id");
+	assert_xpath_string(doc, "trace-1", "(//article[@class='trace'])[58]/@id");
+	/* The index: capture order. */
+	assert_xpath_string(doc, "2", "//table[@class='trace-index']/tbody/tr[2]/td[1]");
+
+	xmlFreeDoc(doc);
+	free(html);
+	case_free(&cm);
+}
+
 static void test_empty_case_renders(void **state)
 {
 	(void)state;
@@ -529,6 +599,7 @@ int main(void)
 		cmocka_unit_test(test_long_path_wraps),
 		cmocka_unit_test(test_evidence_and_captures),
 		cmocka_unit_test(test_big_case_draws_a_chosen_hundred),
+		cmocka_unit_test(test_big_case_draws_resets_first),
 		cmocka_unit_test(test_empty_case_renders),
 		cmocka_unit_test(test_output_is_reproducible),
 		cmocka_unit_test(test_write_error_is_reported),
