@@ -10,6 +10,7 @@
 #include "analyzer/correlate.h"
 #include "analyzer/diagnose.h"
 #include "analyzer/duplicates.h"
+#include "analyzer/output_set.h"
 #include "analyzer/pipeline.h"
 #include "analyzer/store.h"
 #include "analyzer/traces.h"
@@ -90,11 +91,6 @@ static int make_dirs(const char *dir, struct error *err)
 	return 0;
 }
 
-struct output_file {
-	const char *name;
-	char final[4096], temp[4096];
-};
-
 static int write_report(const struct case_model *cm, const char *path,
 			int (*writer)(const struct case_model *, FILE *), struct error *err)
 {
@@ -119,37 +115,27 @@ int analyze_write_outputs(const struct case_model *cm, const char *out_dir,
 	int rc = make_dirs(out_dir, err);
 	if (rc)
 		return rc;
-	struct output_file files[] = { { .name = "case.sqlite" }, { .name = "report.xml" },
-				       { .name = "report.html" } };
-	enum { N_FILES = sizeof files / sizeof files[0] };
-	for (size_t i = 0; i < N_FILES; i++) {
-		int a = snprintf(files[i].final, sizeof files[i].final, "%s/%s", out_dir, files[i].name);
-		int b = snprintf(files[i].temp, sizeof files[i].temp, "%s/.%s.tmp-%ld", out_dir,
-				 files[i].name, (long)getpid());
-		if (a >= (int)sizeof files[i].final || b >= (int)sizeof files[i].temp)
-			return error_set(err, EXIT_OUTPUT_FAILED, "%s: path too long", out_dir);
-		unlink(files[i].temp);
-	}
+	static const char *const names[] = { "case.sqlite", "report.xml", "report.html" };
+	struct output_set set;
+	rc = output_set_begin(&set, out_dir, names, sizeof names / sizeof names[0], err);
+	if (rc)
+		return rc;
 
 	/* Everything goes to temporary names first; only a complete set replaces the old case. */
 	char store_err[512];
 	double t0 = monotonic_seconds();
-	if (store_write_case(cm, files[0].temp, store_err, sizeof store_err) != 0)
+	if (store_write_case(cm, output_set_temp(&set, 0), store_err, sizeof store_err) != 0)
 		rc = error_set(err, EXIT_OUTPUT_FAILED, "%s", store_err);
 	double t1 = monotonic_seconds();
 	if (!rc)
-		rc = write_report(cm, files[1].temp, report_write_xml, err);
+		rc = write_report(cm, output_set_temp(&set, 1), report_write_xml, err);
 	if (!rc)
-		rc = write_report(cm, files[2].temp, report_write_html, err);
+		rc = write_report(cm, output_set_temp(&set, 2), report_write_html, err);
 	times->store += t1 - t0;
 	times->reports += monotonic_seconds() - t1;
-	for (size_t i = 0; i < N_FILES && !rc; i++)
-		if (rename(files[i].temp, files[i].final) != 0)
-			rc = error_set(err, EXIT_OUTPUT_FAILED, "%s: cannot rename into place: %s",
-				  files[i].final, strerror(errno));
-	if (rc)
-		for (size_t i = 0; i < N_FILES; i++)
-			unlink(files[i].temp);
+	if (!rc)
+		rc = output_set_commit(&set, err);
+	output_set_end(&set);
 	return rc;
 }
 

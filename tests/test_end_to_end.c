@@ -519,6 +519,66 @@ static void unwritable_output(void **state)
 	free_temp_file(file);
 }
 
+/*
+ * All three or none (README): a directory where report.html should go makes
+ * the last rename fail after the other two succeeded. The earlier case stays
+ * whole, byte for byte, and nothing of the failed run is left in OUTDIR.
+ */
+static void failed_rename_keeps_the_earlier_case(void **state)
+{
+	(void)state;
+	struct run r;
+	run_analyze(&r, "samples/routed/guest.pcap", NULL);
+	assert_int_equal(r.rc, 0);
+	static const char *const kept[] = { "case.sqlite", "report.xml" };
+	char *before[2];
+	size_t before_len[2];
+	char path[700];
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof path, "%s/%s", r.out, kept[i]);
+		before[i] = slurp_file(path, &before_len[i]);
+		assert_non_null(before[i]);
+	}
+	snprintf(path, sizeof path, "%s/report.html", r.out);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(mkdir(path, 0755), 0);
+
+	char *g = source_path("samples/slirp/guest.pcap");
+	char args[1400];
+	snprintf(args, sizeof args, "analyze '%s' -o '%s' -q", g, r.out);
+	assert_int_equal(run_ttlsleuth(args, NULL, r.stderr_path), 4);
+	free(g);
+	char *err = slurp_file(r.stderr_path, NULL);
+	assert_non_null(strstr(err, "report.html: cannot rename into place"));
+	free(err);
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof path, "%s/%s", r.out, kept[i]);
+		size_t len;
+		char *after = slurp_file(path, &len);
+		assert_non_null(after);
+		assert_int_equal(len, before_len[i]);
+		assert_memory_equal(after, before[i], len);
+		free(after);
+		free(before[i]);
+	}
+	struct stat st;
+	snprintf(path, sizeof path, "%s/report.html", r.out);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(count_entries(r.out), 3); /* no temporary, no journal entry */
+	assert_int_equal(sql_int(&r, "SELECT count(*) FROM traces WHERE verdict = 'ttl-reset'"), 0);
+
+	/* With the way cleared, the next run replaces the case. */
+	assert_int_equal(rmdir(path), 0);
+	g = source_path("samples/slirp/guest.pcap");
+	snprintf(args, sizeof args, "analyze '%s' -o '%s' -q", g, r.out);
+	assert_int_equal(run_ttlsleuth(args, NULL, NULL), 0);
+	free(g);
+	assert_int_equal(count_entries(r.out), 3);
+	assert_true(sql_int(&r, "SELECT count(*) FROM traces WHERE verdict = 'ttl-reset'") > 0);
+	remove_temp_dir(r.dir);
+}
+
 static void usage_errors(void **state)
 {
 	(void)state;
@@ -705,6 +765,7 @@ int main(void)
 		cmocka_unit_test(capture_cut_mid_record),
 		cmocka_unit_test(reset_without_any_answer_is_worded_so),
 		cmocka_unit_test(unwritable_output),
+		cmocka_unit_test(failed_rename_keeps_the_earlier_case),
 		cmocka_unit_test(usage_errors),
 		cmocka_unit_test(host_copy_of_the_guest_is_refused),
 		cmocka_unit_test(host_clock_a_time_zone_away),
