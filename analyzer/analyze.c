@@ -14,6 +14,7 @@
 #include "analyzer/pipeline.h"
 #include "analyzer/store.h"
 #include "analyzer/traces.h"
+#include "reports/escape.h"
 #include "reports/report.h"
 
 double monotonic_seconds(void)
@@ -206,9 +207,10 @@ void analyze_print_stats(const struct case_model *cm, const struct stage_times *
 
 void analyze_print_verdict(const struct case_model *cm, const char *out_dir, FILE *out)
 {
-	fprintf(out, "%s: %s\n", verdict_name(cm->verdict), cm->summary);
-	fprintf(out, "What to do: %s\n", cm->remedy);
+	/* Through terminal_line: the summary may quote a capture's name, and out_dir is the user's. */
+	terminal_line(out, "%s: %s", verdict_name(cm->verdict), cm->summary);
+	terminal_line(out, "What to do: %s", cm->remedy);
 	print_protocol_lines(cm, out);
-	fprintf(out, "Reports: %s/report.html, %s/report.xml; case store: %s/case.sqlite\n", out_dir,
-		out_dir, out_dir);
+	terminal_line(out, "Reports: %s/report.html, %s/report.xml; case store: %s/case.sqlite", out_dir,
+		      out_dir, out_dir);
 }

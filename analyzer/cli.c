@@ -7,6 +7,7 @@
 
 #include "analyzer/analyze.h"
 #include "analyzer/cli.h"
+#include "reports/escape.h"
 
 static const char usage_text[] =
 	"Usage: ttlsleuth analyze GUEST.pcap [--host HOST.pcap] -o OUTDIR [--quiet] [--stats]\n"
@@ -49,12 +50,13 @@ static void print_help(void)
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_error(const char *fmt, ...)
 {
+	/* The arguments are the user's, but may be a file name with an escape sequence in it. */
+	char message[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("ttlsleuth: ", stderr);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(message, sizeof message, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	terminal_line(stderr, "ttlsleuth: %s", message);
 	fputs(usage_text, stderr);
 	return EXIT_USAGE;
 }
@@ -139,26 +141,26 @@ static void warn_host_unmatched(const struct case_model *cm)
 {
 	for (size_t i = 0; i < cm->findings.len; i++)
 		if (cm->findings.items[i].kind == FINDING_HOST_CAPTURE_UNMATCHED)
-			fprintf(stderr, "ttlsleuth: warning: %s: no copy of the guest's probes in it; the "
-					"verdicts rest on the guest capture alone\n",
-				cm->captures[1].path);
+			terminal_line(stderr, "ttlsleuth: warning: %s: no copy of the guest's probes in it; "
+					      "the verdicts rest on the guest capture alone",
+				      cm->captures[1].path);
 }
 
 static void warn_sides_swapped(const struct case_model *cm)
 {
 	for (size_t i = 0; i < cm->findings.len; i++)
 		if (cm->findings.items[i].kind == FINDING_CAPTURES_SWAPPED)
-			fprintf(stderr, "ttlsleuth: warning: %s sees the probes before %s does: the guest "
-					"and host captures look swapped\n",
-				cm->captures[1].path, cm->captures[0].path);
+			terminal_line(stderr, "ttlsleuth: warning: %s sees the probes before %s does: the "
+					      "guest and host captures look swapped",
+				      cm->captures[1].path, cm->captures[0].path);
 }
 
 static void warn_cut_short(const struct case_model *cm)
 {
 	for (uint32_t i = 0; i < cm->n_captures; i++)
 		if (cm->captures[i].cut_short)
-			fprintf(stderr, "ttlsleuth: warning: %s: %s\n", cm->captures[i].path,
-				cm->captures[i].warning);
+			terminal_line(stderr, "ttlsleuth: warning: %s: %s", cm->captures[i].path,
+				      cm->captures[i].warning);
 }
 
 static int run_analyze(int argc, char **argv)
@@ -182,7 +184,7 @@ static int run_analyze(int argc, char **argv)
 		rc = analyze_write_outputs(&cm, opt.out_dir, &times, &err);
 	}
 	if (rc)
-		fprintf(stderr, "ttlsleuth: %s\n", err.message);
+		terminal_line(stderr, "ttlsleuth: %s", err.message);
 	else if (!opt.quiet)
 		analyze_print_verdict(&cm, opt.out_dir, stdout);
 	if (!rc && opt.stats)

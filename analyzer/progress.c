@@ -2,6 +2,7 @@
 
 #include "analyzer/analyze.h"
 #include "analyzer/progress.h"
+#include "reports/escape.h"
 
 enum { REDRAW_EVERY_MS = 250, FIRST_DRAW_AFTER_MS = 500 };
 
@@ -41,7 +42,10 @@ static void format_rate(char *buf, size_t size, double per_second)
 void progress_format(char *buf, size_t size, const char *name, uint64_t bytes, uint64_t total_bytes,
 		     uint64_t packets, double elapsed)
 {
-	char done[16], total[16], rate[16];
+	char done[16], total[16], rate[16], shown[200];
+	/* The name is the user's file's: an escape sequence in it must not reach the terminal. */
+	terminal_escape(shown, sizeof shown, name);
+	name = shown;
 	if (total_bytes && bytes > total_bytes) /* read-ahead past a size taken earlier */
 		bytes = total_bytes;
 	format_bytes(done, sizeof done, bytes);

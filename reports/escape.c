@@ -1,3 +1,4 @@
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -146,4 +147,43 @@ void html_escape(FILE *out, const char *text)
 			fputs(replacement, out);
 		s += len;
 	}
+}
+
+void terminal_escape(char *out, size_t size, const char *text)
+{
+	if (size == 0)
+		return;
+	size_t n = 0;
+	const unsigned char *s = (const unsigned char *)(text ? text : "");
+	while (*s) {
+		bool ok;
+		size_t len = next_char(s, &ok);
+		/* next_char lets tab, line feed and carriage return through (XML keeps them). */
+		ok = ok && *s >= 0x20;
+		size_t need = ok ? len : 4 * len;
+		if (n + need >= size)
+			break;
+		if (ok) {
+			memcpy(out + n, s, len);
+			n += len;
+		} else {
+			for (size_t i = 0; i < len; i++)
+				n += (size_t)snprintf(out + n, size - n, "\\x%02x", s[i]);
+		}
+		s += len;
+	}
+	out[n] = '\0';
+}
+
+void terminal_line(FILE *out, const char *fmt, ...)
+{
+	/* An error message holds a path or two and a reason: well under 2 kB. */
+	char text[2048], shown[4 * sizeof text];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	terminal_escape(shown, sizeof shown, text);
+	fputs(shown, out);
+	fputc('\n', out);
 }

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -579,6 +580,71 @@ static void failed_rename_keeps_the_earlier_case(void **state)
 	remove_temp_dir(r.dir);
 }
 
+/* Bytes below space or DEL: what must never reach a terminal raw (README: names are escaped). */
+static bool has_control_bytes(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if ((*p < 0x20 && *p != '\n') || *p == 0x7f)
+			return true;
+	return false;
+}
+
+/*
+ * A file name with terminal escape sequences, a BEL and a line feed: every
+ * message naming it shows them as \xNN, on one line. The reports have their
+ * own escaping (test_report_html).
+ */
+static void hostile_file_names_reach_the_terminal_escaped(void **state)
+{
+	(void)state;
+	char *dir = make_temp_dir();
+	char err_path[600], out_path[600], args[4096];
+	snprintf(err_path, sizeof err_path, "%s/stderr", dir);
+	snprintf(out_path, sizeof out_path, "%s/stdout", dir);
+
+	/* A refusal. */
+	snprintf(args, sizeof args, "analyze '%s/evil\x1b]0;owned\x07\x1b[2J\n.pcap' -o '%s/o'", dir, dir);
+	assert_int_equal(run_ttlsleuth(args, NULL, err_path), 3);
+	char *err = slurp_file(err_path, NULL);
+	assert_non_null(strstr(err, "evil\\x1b]0;owned\\x07\\x1b[2J\\x0a.pcap: cannot open"));
+	assert_false(has_control_bytes(err));
+	assert_ptr_equal(strchr(err, '\n'), err + strlen(err) - 1); /* still one line */
+	free(err);
+
+	/* A usage error quoting the argument. */
+	snprintf(args, sizeof args, "analyze a.pcap 'b\x1b[31m.pcap' -o '%s/o'", dir);
+	assert_int_equal(run_ttlsleuth(args, NULL, err_path), 2);
+	err = slurp_file(err_path, NULL);
+	assert_non_null(strstr(err, "unexpected argument b\\x1b[31m.pcap"));
+	assert_false(has_control_bytes(err));
+	free(err);
+
+	/* A warning on a capture cut short, and the verdict's "Reports:" line with OUTDIR. */
+	char *src = source_path("samples/routed/guest.pcap");
+	size_t n;
+	char *bytes = slurp_file(src, &n);
+	char cut[700];
+	snprintf(cut, sizeof cut, "%s/cut\x1b[31m.pcap", dir);
+	FILE *f = fopen(cut, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(bytes, 1, n - 40, f), n - 40);
+	fclose(f);
+	snprintf(args, sizeof args, "analyze '%s' -o '%s/out\x1b[0m'", cut, dir);
+	assert_int_equal(run_ttlsleuth(args, out_path, err_path), 0);
+	err = slurp_file(err_path, NULL);
+	assert_non_null(strstr(err, "warning: "));
+	assert_non_null(strstr(err, "cut\\x1b[31m.pcap: reading stopped"));
+	assert_false(has_control_bytes(err));
+	char *said = slurp_file(out_path, NULL);
+	assert_non_null(strstr(said, "out\\x1b[0m/report.html"));
+	assert_false(has_control_bytes(said));
+	free(said);
+	free(err);
+	free(bytes);
+	free(src);
+	remove_temp_dir(dir);
+}
+
 static void usage_errors(void **state)
 {
 	(void)state;
@@ -767,6 +833,7 @@ int main(void)
 		cmocka_unit_test(unwritable_output),
 		cmocka_unit_test(failed_rename_keeps_the_earlier_case),
 		cmocka_unit_test(usage_errors),
+		cmocka_unit_test(hostile_file_names_reach_the_terminal_escaped),
 		cmocka_unit_test(host_copy_of_the_guest_is_refused),
 		cmocka_unit_test(host_clock_a_time_zone_away),
 		cmocka_unit_test(host_any_capture_keeps_the_reset_value),
