@@ -13,6 +13,9 @@
 enum {
 	RAW_BUFFER = 256 * 1024,
 	STREAM_BUFFER = 256 * 1024,
+	/* Bytes for the reader, read ahead: a pcapng block costs a copy instead of two
+	 * system calls (1M small blocks took 2M reads, 0.9 s, against 0.2 s as pcap). */
+	READ_AHEAD = 256 * 1024,
 	PEEK_MAX = 16,
 };
 
@@ -32,9 +35,9 @@ struct byte_source {
 	z_stream z;
 	uint8_t *raw; /* compressed input buffer */
 
-	/* bytes read ahead by source_peek, served first */
-	uint8_t peeked[PEEK_MAX];
-	size_t peeked_len;
+	/* bytes for the reader (decompressed), read ahead: ahead[start..end) is next */
+	uint8_t *ahead;
+	size_t ahead_start, ahead_end;
 };
 
 /* Reads raw file bytes, hashing them on the way. */
@@ -116,22 +119,28 @@ static ssize_t read_payload(struct byte_source *s, uint8_t *buf, size_t n)
 
 ssize_t source_read(struct byte_source *s, void *buf, size_t n)
 {
-	uint8_t *out = buf;
-	size_t from_peek = 0;
-	if (s->peeked_len && n) {
-		from_peek = n < s->peeked_len ? n : s->peeked_len;
-		memcpy(out, s->peeked, from_peek);
-		memmove(s->peeked, s->peeked + from_peek, s->peeked_len - from_peek);
-		s->peeked_len -= from_peek;
-		s->offset += from_peek;
-		if (from_peek == n)
-			return (ssize_t)n;
+	size_t have = s->ahead_end - s->ahead_start;
+	if (have == 0 && n >= READ_AHEAD) {
+		/* A large read (libpcap's stream buffer) goes straight to its buffer: no copy. */
+		ssize_t got = read_payload(s, buf, n);
+		if (got > 0)
+			s->offset += (uint64_t)got;
+		return got;
 	}
-	ssize_t got = read_payload(s, out + from_peek, n - from_peek);
-	if (got < 0)
-		return from_peek ? (ssize_t)from_peek : -1;
-	s->offset += (uint64_t)got;
-	return (ssize_t)from_peek + got;
+	if (have == 0 && n > 0) {
+		s->ahead_start = s->ahead_end = 0;
+		ssize_t got = read_payload(s, s->ahead, READ_AHEAD);
+		if (got <= 0)
+			return got;
+		s->ahead_end = (size_t)got;
+		have = (size_t)got;
+	}
+	size_t take = n < have ? n : have;
+	if (take)
+		memcpy(buf, s->ahead + s->ahead_start, take);
+	s->ahead_start += take;
+	s->offset += take;
+	return (ssize_t)take;
 }
 
 bool source_read_exact(struct byte_source *s, void *buf, size_t n, size_t *got)
@@ -152,14 +161,21 @@ size_t source_peek(struct byte_source *s, void *buf, size_t n)
 {
 	if (n > PEEK_MAX)
 		n = PEEK_MAX;
-	while (s->peeked_len < n) {
-		ssize_t got = read_payload(s, s->peeked + s->peeked_len, n - s->peeked_len);
+	while (s->ahead_end - s->ahead_start < n) {
+		if (s->ahead_start > 0) {
+			memmove(s->ahead, s->ahead + s->ahead_start, s->ahead_end - s->ahead_start);
+			s->ahead_end -= s->ahead_start;
+			s->ahead_start = 0;
+		}
+		ssize_t got = read_payload(s, s->ahead + s->ahead_end, READ_AHEAD - s->ahead_end);
 		if (got <= 0)
 			break;
-		s->peeked_len += (size_t)got;
+		s->ahead_end += (size_t)got;
 	}
-	size_t have = s->peeked_len < n ? s->peeked_len : n;
-	memcpy(buf, s->peeked, have);
+	size_t have = s->ahead_end - s->ahead_start;
+	if (have > n)
+		have = n;
+	memcpy(buf, s->ahead + s->ahead_start, have);
 	return have;
 }
 
@@ -168,6 +184,7 @@ static void free_source(struct byte_source *s)
 	if (s->compressed)
 		inflateEnd(&s->z);
 	free(s->raw);
+	free(s->ahead);
 	file_hash_finish(s->hash, NULL, false);
 	if (s->fd >= 0)
 		close(s->fd);
@@ -194,6 +211,12 @@ struct byte_source *source_open(const char *path, struct error *err)
 		return NULL;
 	}
 	s->file_bytes = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+	s->ahead = malloc(READ_AHEAD);
+	if (!s->ahead) {
+		error_set(err, EXIT_INTERNAL, "%s: out of memory", path);
+		free_source(s);
+		return NULL;
+	}
 	s->hash = file_hash_start(s->fd, S_ISREG(st.st_mode));
 	if (!s->hash) {
 		error_set(err, EXIT_INTERNAL, "%s: cannot start SHA-256", path);
@@ -221,8 +244,8 @@ struct byte_source *source_open(const char *path, struct error *err)
 		s->z.next_in = s->raw;
 		s->z.avail_in = 2;
 	} else {
-		memcpy(s->peeked, magic, (size_t)n);
-		s->peeked_len = (size_t)n;
+		memcpy(s->ahead, magic, (size_t)n);
+		s->ahead_end = (size_t)n;
 	}
 	return s;
 }

@@ -6,8 +6,10 @@
  * inflates them when the file is gzip-compressed (detected by its magic, not
  * its name), counts what the reader consumed (for byte offsets in messages and
  * for progress), and lets the reader peek at the first bytes to tell the
- * format. pcap files go to libpcap through a stdio stream over the source; our
- * own pcapng reader reads it directly.
+ * format. It reads ahead in blocks of 256 kB, so that a reader asking for a
+ * few bytes at a time (pcapng's block headers) pays a copy, not a system call.
+ * pcap files go to libpcap through a stdio stream over the source; our own
+ * pcapng reader reads it directly.
  */
 #ifndef TTLSLEUTH_SOURCE_H
 #define TTLSLEUTH_SOURCE_H

@@ -19,6 +19,17 @@
 #include "analyzer/pipeline.h"
 #include "support.h"
 
+/* Linked with --wrap=read (tests/CMakeLists.txt): the reader's system calls, counted. */
+ssize_t __real_read(int fd, void *buf, size_t n);
+ssize_t __wrap_read(int fd, void *buf, size_t n);
+static unsigned long read_calls;
+
+ssize_t __wrap_read(int fd, void *buf, size_t n)
+{
+	read_calls++;
+	return __real_read(fd, buf, n);
+}
+
 /* A growing pcapng image in one byte order. */
 struct image {
 	uint8_t bytes[8192];
@@ -379,6 +390,43 @@ static void hostile_block_lengths(void **state)
 	remove_temp_dir(dir);
 }
 
+/*
+ * Reads are buffered: 20,000 packet blocks of 60 bytes (1.2 MB) take a few
+ * reads of the source's 256 kB, not two per block (/work/exp/big.pcapng: 1M
+ * blocks made 2,000,034 reads).
+ */
+static void small_blocks_are_read_in_large_reads(void **state)
+{
+	(void)state;
+	uint8_t ip[64];
+	size_t n = hex_to_bytes(echo_hex, ip, sizeof ip);
+	struct image head = { 0 }, block = { 0 };
+	section(&head);
+	interface(&head, 101, -1, 0);
+	packet(&block, 0, 7000, ip, (uint32_t)n);
+	char *dir = make_temp_dir();
+	char *path = write_file(dir, "many.pcapng", head.bytes, head.len);
+	FILE *f = fopen(path, "ab");
+	assert_non_null(f);
+	enum { BLOCKS = 20000 };
+	for (int i = 0; i < BLOCKS; i++)
+		assert_int_equal(fwrite(block.bytes, 1, block.len, f), block.len);
+	assert_int_equal(fclose(f), 0);
+	read_calls = 0;
+	struct read_result res;
+	read_all(path, &res);
+	assert_int_equal(res.rc, 0);
+	assert_int_equal(res.frames, BLOCKS);
+	assert_false(res.cut_short);
+	assert_int_equal(res.ts[7], 7000000);
+	/* 1.2 MB in 256 kB reads, the magic, the end: about 7. */
+	if (read_calls > 16)
+		print_error("%lu reads for %zu bytes\n", read_calls, head.len + BLOCKS * block.len);
+	assert_true(read_calls <= 16);
+	free(path);
+	remove_temp_dir(dir);
+}
+
 static void sha256_of_file(const char *path, char hex[65])
 {
 	size_t n;
@@ -478,6 +526,7 @@ int main(void)
 		cmocka_unit_test(cut_inside_a_block),
 		cmocka_unit_test(hostile_block_lengths),
 		cmocka_unit_test(gzip_compressed_sample),
+		cmocka_unit_test(small_blocks_are_read_in_large_reads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
