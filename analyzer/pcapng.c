@@ -14,7 +14,8 @@ enum {
 	BLOCK_OBSOLETE_PACKET = 2,
 	BLOCK_SIMPLE_PACKET = 3,
 	BLOCK_ENHANCED_PACKET = 6,
-	BYTE_ORDER_MAGIC = 0x1A2B3C4D,
+	BYTE_ORDER_MAGIC = 0x1A2B3C4D, /* read big-endian: as written by a big-endian writer */
+	BYTE_ORDER_MAGIC_SWAPPED = 0x4D3C2B1A,
 	/* libpcap's ceiling too: no real block comes near it, a hostile length does. */
 	MAX_BLOCK = 16 * 1024 * 1024,
 	MIN_BLOCK = 12,
@@ -47,13 +48,6 @@ struct pcapng_reader {
 	struct frame pending;
 	bool finished;
 };
-
-static uint32_t get32(const struct pcapng_reader *r, const uint8_t *p)
-{
-	if (r->big_endian)
-		return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
-}
 
 static bool cur32(const struct pcapng_reader *r, struct cursor *c, uint32_t *out)
 {
@@ -102,33 +96,41 @@ static bool grow_block(struct pcapng_reader *r, size_t need)
 /*
  * Reads the next block into r->block; *body is the part between the length
  * fields. 1 for a block, 0 at a clean end of file, -1 when reading stopped.
+ * Every field is read through a cursor over the bytes as read.
  */
 static int read_block(struct pcapng_reader *r, uint32_t *type, struct cursor *body)
 {
-	uint8_t head[12];
+	uint8_t head[8];
 	size_t got;
 	r->block_offset = source_offset(r->src);
-	if (!source_read_exact(r->src, head, 8, &got)) {
+	if (!source_read_exact(r->src, head, sizeof head, &got)) {
 		if (got == 0 && !source_problem(r->src))
 			return 0;
 		return source_problem(r->src) ? stop(r, "%s", source_problem(r->src))
 					       : stop(r, "the file ends inside a block header");
 	}
-	*type = get32(r, head);
-	size_t header = 8;
+	struct cursor h = cursor_make(head, sizeof head);
+	uint32_t length;
+	/* The section header's type reads the same in both byte orders. */
+	cur32(r, &h, type);
+	size_t header = sizeof head;
 	if (*type == BLOCK_SECTION_HEADER) {
-		/* A new section may switch byte order: its magic says which. */
-		if (!source_read_exact(r->src, head + 8, 4, &got))
+		/* A new section may switch byte order: its magic says which, and so how to read its length. */
+		uint8_t magic[4];
+		if (!source_read_exact(r->src, magic, sizeof magic, &got))
 			return stop(r, "the file ends inside a section header");
-		if (memcmp(head + 8, "\x1a\x2b\x3c\x4d", 4) == 0)
+		struct cursor m = cursor_make(magic, sizeof magic);
+		uint32_t order;
+		cursor_be32(&m, &order);
+		if (order == BYTE_ORDER_MAGIC)
 			r->big_endian = true;
-		else if (memcmp(head + 8, "\x4d\x3c\x2b\x1a", 4) == 0)
+		else if (order == BYTE_ORDER_MAGIC_SWAPPED)
 			r->big_endian = false;
 		else
 			return stop(r, "section header with an unknown byte-order magic");
-		header = 12;
+		header += sizeof magic;
 	}
-	uint32_t length = get32(r, head + 4);
+	cur32(r, &h, &length);
 	if (length < MIN_BLOCK || length % 4 != 0 || length > MAX_BLOCK || length < header + 4)
 		return stop(r, "block of type 0x%08x claims a length of %u bytes", *type, length);
 	size_t rest = length - header; /* body and trailing length */
@@ -141,10 +143,13 @@ static int read_block(struct pcapng_reader *r, uint32_t *type, struct cursor *bo
 				      "block of type 0x%08x claims %u bytes, but the file ends %zu bytes "
 				      "short of that (the file was cut, or the length is damaged)",
 				      *type, length, rest - got);
-	if (get32(r, r->block + rest - 4) != length)
+	struct cursor block = cursor_make(r->block, rest);
+	*body = cursor_take(&block, rest - 4, NULL);
+	uint32_t trailing;
+	cur32(r, &block, &trailing);
+	if (trailing != length)
 		return stop(r, "block of type 0x%08x: its trailing length %u differs from its length %u",
-			    *type, get32(r, r->block + rest - 4), length);
-	*body = cursor_make(r->block, rest - 4);
+			    *type, trailing, length);
 	return 1;
 }
 

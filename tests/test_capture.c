@@ -427,6 +427,58 @@ static void small_blocks_are_read_in_large_reads(void **state)
 	remove_temp_dir(dir);
 }
 
+/*
+ * The length fields of a block are read in the section's byte order, the
+ * trailing one too: a trailing length that differs stops the reading with
+ * both values named, in either byte order; an unknown byte-order magic is no
+ * pcapng.
+ */
+static void block_lengths_in_both_byte_orders(void **state)
+{
+	(void)state;
+	uint8_t ip[64];
+	size_t n = hex_to_bytes(echo_hex, ip, sizeof ip);
+	char *dir = make_temp_dir();
+	for (int be = 0; be <= 1; be++) {
+		struct image im = { .big_endian = be };
+		section(&im);
+		interface(&im, 101, -1, 0);
+		packet(&im, 0, 1, ip, (uint32_t)n);
+		size_t second = im.len;
+		packet(&im, 0, 2, ip, (uint32_t)n);
+		/* The second packet block's trailing length: 60, written as 64. */
+		size_t end = im.len;
+		im.len = end - 4;
+		put32(&im, 64);
+		char *path = write_file(dir, "trailing.pcapng", im.bytes, end);
+		struct read_result res;
+		read_all(path, &res);
+		assert_int_equal(res.rc, 0);
+		assert_int_equal(res.frames, 1);
+		assert_true(res.cut_short);
+		char want[160];
+		snprintf(want, sizeof want,
+			 "reading stopped at byte %zu (frame 2): block of type 0x00000006: its trailing "
+			 "length 64 differs from its length 60",
+			 second);
+		if (!strstr(res.warning, want))
+			print_error("%s\n", res.warning);
+		assert_non_null(strstr(res.warning, want));
+		free(path);
+	}
+	struct image bad = { 0 };
+	section(&bad);
+	bad.bytes[8] = 0x12; /* the byte-order magic */
+	char *path = write_file(dir, "magic.pcapng", bad.bytes, bad.len);
+	struct read_result res;
+	read_all(path, &res);
+	assert_int_equal(res.rc, 3);
+	assert_non_null(strstr(res.message, "at byte 0: not a readable pcapng file: section header with "
+					    "an unknown byte-order magic"));
+	free(path);
+	remove_temp_dir(dir);
+}
+
 static void sha256_of_file(const char *path, char hex[65])
 {
 	size_t n;
@@ -527,6 +579,7 @@ int main(void)
 		cmocka_unit_test(hostile_block_lengths),
 		cmocka_unit_test(gzip_compressed_sample),
 		cmocka_unit_test(small_blocks_are_read_in_large_reads),
+		cmocka_unit_test(block_lengths_in_both_byte_orders),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
