@@ -207,22 +207,31 @@ static int read_interface(struct pcapng_reader *r, struct cursor body)
 	return 0;
 }
 
-/* Units of the interface's clock to nanoseconds since the epoch, clamped to int64. */
+static const uint64_t powers_of_ten[20] = {
+	1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull, 100000000ull,
+	1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull, 10000000000000ull,
+	100000000000000ull, 1000000000000000ull, 10000000000000000ull, 100000000000000000ull,
+	1000000000000000000ull, 10000000000000000000ull,
+};
+
+/*
+ * Units of the interface's clock to nanoseconds since the epoch, clamped to
+ * int64; truncated, as Wireshark does. units * 10^9 < 2^94 fits in 128 bits,
+ * so every 2^-n resolution (n up to 127) is exact; from 2^-94 on, even 2^64
+ * units make less than a nanosecond.
+ */
 static int64_t to_ns(const struct interface *in, uint64_t units)
 {
 	unsigned exp = in->tsresol & 0x7f;
-	uint64_t pow10[20] = { 1 };
-	for (int i = 1; i < 20; i++)
-		pow10[i] = pow10[i - 1] * 10;
 	__int128 ns;
 	if (in->tsresol & 0x80)
-		ns = exp >= 64 ? 0 : (__int128)(((unsigned __int128)units * 1000000000u) >> exp);
+		ns = (__int128)(((unsigned __int128)units * 1000000000u) >> exp);
 	else if (exp <= 9)
-		ns = (__int128)units * pow10[9 - exp];
+		ns = (__int128)units * powers_of_ten[9 - exp];
 	else if (exp - 9 < 20)
-		ns = units / pow10[exp - 9];
+		ns = units / powers_of_ten[exp - 9];
 	else
-		ns = 0;
+		ns = 0; /* 10^-29 s and finer: 2^64 units are less than a nanosecond */
 	ns += (__int128)in->tsoffset_s * 1000000000;
 	if (ns > INT64_MAX)
 		return INT64_MAX;

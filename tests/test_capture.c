@@ -479,6 +479,42 @@ static void block_lengths_in_both_byte_orders(void **state)
 	remove_temp_dir(dir);
 }
 
+/*
+ * if_tsresol other than micro- and nanoseconds, against tshark 4.0.17 reading
+ * the same bytes (frame.time_epoch, truncated to the nanosecond as Wireshark
+ * does): 2^-20 s, 10^-3 s, 2^-30 s. And 2^-64 s, which the old reader took for
+ * 0 although 128 bits hold units * 10^9: 3 * 2^62 + 12345 units are 0.75 s
+ * (tshark 4.0 shows 0 there too: its units per second overflow 64 bits).
+ */
+static void odd_timestamp_resolutions(void **state)
+{
+	(void)state;
+	uint8_t ip[64];
+	size_t n = hex_to_bytes(echo_hex, ip, sizeof ip);
+	struct image im = { 0 };
+	section(&im);
+	interface(&im, 101, 0x80 | 20, 0);
+	interface(&im, 101, 3, 0);
+	interface(&im, 101, 0x80 | 30, 0);
+	interface(&im, 101, 0x80 | 64, 0);
+	packet(&im, 0, 1700000000ull * (1ull << 20) + 777777u, ip, (uint32_t)n);
+	packet(&im, 1, 1700000000123ull, ip, (uint32_t)n);
+	packet(&im, 2, 1700000000ull * (1ull << 30) + 123456789u, ip, (uint32_t)n);
+	packet(&im, 3, 3ull * (1ull << 62) + 12345u, ip, (uint32_t)n);
+	char *dir = make_temp_dir();
+	char *path = write_file(dir, "tsresol.pcapng", im.bytes, im.len);
+	struct read_result res;
+	read_all(path, &res);
+	assert_int_equal(res.rc, 0);
+	assert_int_equal(res.frames, 4);
+	assert_int_equal(res.ts[0], 1700000000741745948ll); /* tshark: 1700000000.741745948 */
+	assert_int_equal(res.ts[1], 1700000000123000000ll); /* tshark: 1700000000.123000000 */
+	assert_int_equal(res.ts[2], 1700000000114978094ll); /* tshark: 1700000000.114978094 */
+	assert_int_equal(res.ts[3], 750000000ll);
+	free(path);
+	remove_temp_dir(dir);
+}
+
 static void sha256_of_file(const char *path, char hex[65])
 {
 	size_t n;
@@ -580,6 +616,7 @@ int main(void)
 		cmocka_unit_test(gzip_compressed_sample),
 		cmocka_unit_test(small_blocks_are_read_in_large_reads),
 		cmocka_unit_test(block_lengths_in_both_byte_orders),
+		cmocka_unit_test(odd_timestamp_resolutions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
