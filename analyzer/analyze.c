@@ -24,11 +24,20 @@ double monotonic_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* A pcapng file is judged by the interfaces its packets are on, which only its end tells. */
+static int refused_when_read(const struct case_model *cm, uint32_t capture, struct error *err)
+{
+	const char *why = cm->captures[capture].refusal;
+	return why[0] ? error_set(err, EXIT_BAD_INPUT, "%s", why) : 0;
+}
+
 int analyze_captures(struct case_model *cm, const struct analyze_options *opt,
 		     struct stage_times *times, struct error *err)
 {
 	double t0 = monotonic_seconds();
 	int rc = pipeline_read_capture_showing_progress(cm, opt->guest_path, SIDE_GUEST, opt->progress_to, err);
+	if (!rc)
+		rc = refused_when_read(cm, 0, err);
 	if (rc)
 		return rc;
 	double t1 = monotonic_seconds();
@@ -42,6 +51,8 @@ int analyze_captures(struct case_model *cm, const struct analyze_options *opt,
 	if (opt->host_path) {
 		rc = pipeline_read_capture_showing_progress(cm, opt->host_path, SIDE_HOST, opt->progress_to,
 							    err);
+		if (!rc)
+			rc = refused_when_read(cm, 1, err);
 		if (rc)
 			return rc;
 		double t3 = monotonic_seconds();

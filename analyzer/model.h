@@ -41,6 +41,8 @@ struct capture {
 	uint64_t anomaly_counts[ANOMALY_COUNT];
 	uint64_t anomalous_packets;
 	uint64_t seen_twice; /* requests captured a second time, e.g. on two interfaces */
+	/* Read to the end, the file held no packet on a link type we read (pcapng): the refusal. */
+	char refusal[512];
 };
 
 /* The three kinds of path trace, named as the reports name them. */

@@ -47,6 +47,10 @@ struct pcapng_reader {
 	bool have_pending; /* a packet read while opening, served first */
 	struct frame pending;
 	bool finished;
+	/* A file is judged by the link types of the interfaces its packets are on, known only at its end. */
+	bool readable_frame; /* a packet on a link type we dissect */
+	bool have_unread;
+	struct interface unread; /* the first interface carrying packets we cannot dissect */
 };
 
 static bool cur32(const struct pcapng_reader *r, struct cursor *c, uint32_t *out)
@@ -255,6 +259,12 @@ static int fill_frame(struct pcapng_reader *r, struct frame *f, uint32_t if_id, 
 	f->linktype = in->linktype;
 	f->interface = if_id;
 	f->data = body->p;
+	if (dissect_link_supported(in->linktype)) {
+		r->readable_frame = true;
+	} else if (!r->have_unread) {
+		r->unread = *in;
+		r->have_unread = true;
+	}
 	return 1;
 }
 
@@ -306,6 +316,24 @@ static int next_packet(struct pcapng_reader *r, struct frame *f)
 	}
 }
 
+/*
+ * The refusal of a file whose packets are all on interfaces we cannot
+ * dissect (802.11 radio, CAN...), naming the first such interface. Packets on
+ * such an interface beside readable ones are read, numbered like the others
+ * (as Wireshark numbers them) and counted as link.unsupported_type.
+ */
+static void refuse_links(struct pcapng_reader *r, const struct interface *in)
+{
+	const char *name = pcap_datalink_val_to_name(in->linktype);
+	snprintf(r->info->refusal, sizeof r->info->refusal,
+		 "%s: at byte %llu%s: unsupported link type %d (%s) in the interface description%s",
+		 r->info->path, (unsigned long long)in->block_offset,
+		 r->info->compressed ? " inside the gzip compression" : "", in->linktype,
+		 name ? name : "unknown",
+		 r->n_ifs > 1 ? "; no packet of the file is on an interface of a link type ttlsleuth reads"
+			      : "");
+}
+
 struct pcapng_reader *pcapng_open(struct byte_source *src, struct capture *info, struct error *err)
 {
 	struct pcapng_reader *r = calloc(1, sizeof *r);
@@ -332,23 +360,20 @@ struct pcapng_reader *pcapng_open(struct byte_source *src, struct capture *info,
 	info->cut_short = false;
 	info->warning[0] = '\0';
 
-	/* Read ahead to the first packet to learn the interfaces before judging the file. */
+	/* Read ahead to the first packet: a file of interfaces and no packet is judged now. */
 	rc = next_packet(r, &r->pending);
 	r->have_pending = rc == 1;
-	bool supported = false;
-	for (size_t i = 0; i < r->n_ifs; i++)
-		supported |= dissect_link_supported(r->ifs[i].linktype);
 	if (r->n_ifs > 0) {
 		info->linktype = r->ifs[0].linktype;
 		info->snaplen = r->ifs[0].snaplen;
 	}
-	if (r->n_ifs > 0 && !supported) {
-		const char *name = pcap_datalink_val_to_name(r->ifs[0].linktype);
-		error_set(err, EXIT_BAD_INPUT,
-			  "%s: at byte %llu%s: unsupported link type %d (%s) in the interface description",
-			  info->path, (unsigned long long)r->ifs[0].block_offset,
-			  info->compressed ? " inside the gzip compression" : "", r->ifs[0].linktype,
-			  name ? name : "unknown");
+	bool supported = false;
+	for (size_t i = 0; i < r->n_ifs; i++)
+		supported |= dissect_link_supported(r->ifs[i].linktype);
+	if (!r->have_pending && r->n_ifs > 0 && !supported) {
+		refuse_links(r, &r->ifs[0]);
+		error_set(err, EXIT_BAD_INPUT, "%s", info->refusal);
+		info->refusal[0] = '\0';
 		pcapng_close(r);
 		return NULL;
 	}
@@ -365,8 +390,11 @@ int pcapng_next(struct pcapng_reader *r, struct frame *f)
 	if (r->finished)
 		return 0;
 	int rc = next_packet(r, f);
-	if (rc <= 0)
+	if (rc <= 0) {
 		r->finished = true;
+		if (!r->readable_frame && r->have_unread)
+			refuse_links(r, &r->unread);
+	}
 	return rc == 1 ? 1 : 0;
 }
 

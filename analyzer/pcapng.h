@@ -20,8 +20,11 @@ struct pcapng_reader;
 
 /*
  * Reads the first Section Header Block and the blocks up to the first packet.
- * NULL with *err set when the file is not readable pcapng, or when none of its
- * interfaces has a link type we can dissect.
+ * NULL with *err set when the file is not readable pcapng, or when it holds no
+ * packet and none of its interfaces has a link type we can dissect. A file
+ * with packets is judged at its end (an interface may be described after the
+ * first packet): when none was on a link type we dissect, pcapng_next sets
+ * info->refusal.
  */
 struct pcapng_reader *pcapng_open(struct byte_source *src, struct capture *info, struct error *err);
 

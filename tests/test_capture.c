@@ -166,6 +166,7 @@ struct read_result {
 	char sha[65];
 	int rc;
 	char message[512];
+	char refusal[512]; /* judged at the end: no packet on a link type we read */
 };
 
 static void read_all(const char *path, struct read_result *out)
@@ -193,6 +194,7 @@ static void read_all(const char *path, struct read_result *out)
 		out->frames++;
 	}
 	capture_close(r);
+	snprintf(out->refusal, sizeof out->refusal, "%s", info.refusal);
 	out->cut_short = info.cut_short;
 	snprintf(out->warning, sizeof out->warning, "%s", info.warning);
 	memcpy(out->sha, info.sha256_hex, sizeof out->sha);
@@ -515,6 +517,73 @@ static void odd_timestamp_resolutions(void **state)
 	remove_temp_dir(dir);
 }
 
+/*
+ * A file is judged by the interfaces its packets are on, not by those described
+ * before its first packet (/work/exp/k.pcapng: a radiotap interface with one
+ * packet, then an Ethernet one, was refused). Packets on the radiotap one are
+ * read and numbered as Wireshark numbers them, and counted as unsupported.
+ */
+static void link_types_are_judged_by_the_packets(void **state)
+{
+	(void)state;
+	uint8_t ip[64], eth[128] = { 0 }, radio[8] = { 0 };
+	size_t n = hex_to_bytes(echo_hex, ip, sizeof ip);
+	eth[12] = 0x08;
+	memcpy(eth + 14, ip, n);
+	char *dir = make_temp_dir();
+
+	struct image im = { 0 };
+	section(&im);
+	interface(&im, 127, -1, 0); /* 802.11 radiotap */
+	packet(&im, 0, 1, radio, sizeof radio);
+	interface(&im, 1, -1, 0);
+	packet(&im, 1, 2, eth, (uint32_t)(n + 14));
+	char *path = write_file(dir, "radio-then-ethernet.pcapng", im.bytes, im.len);
+	struct read_result res;
+	read_all(path, &res);
+	assert_int_equal(res.rc, 0);
+	assert_string_equal(res.refusal, "");
+	assert_int_equal(res.frames, 2);
+	assert_int_equal(res.linktypes[0], 127);
+	assert_int_equal(res.linktypes[1], 1);
+	struct case_model cm;
+	case_init(&cm);
+	struct error err = { 0 };
+	assert_int_equal(pipeline_read_capture(&cm, path, SIDE_GUEST, &err), 0);
+	assert_int_equal(cm.captures[0].packets, 2);
+	assert_int_equal(cm.captures[0].anomaly_counts[ANOMALY_LINK_UNSUPPORTED_TYPE], 1);
+	assert_int_equal(cm.requests.len, 1);
+	assert_int_equal(cm.requests.items[0].frame, 2); /* Wireshark's number too */
+	case_free(&cm);
+	free(path);
+
+	/* The Ethernet interface carries no packet: nothing here is readable. */
+	struct image none = { 0 };
+	section(&none);
+	interface(&none, 127, -1, 0);
+	packet(&none, 0, 1, radio, sizeof radio);
+	interface(&none, 1, -1, 0);
+	path = write_file(dir, "radio-only.pcapng", none.bytes, none.len);
+	read_all(path, &res);
+	assert_int_equal(res.rc, 0); /* the reader delivers; analyze_captures refuses (exit 3) */
+	assert_int_equal(res.frames, 1);
+	assert_non_null(strstr(res.refusal, "radio-only.pcapng: at byte 28: unsupported link type 127 "
+					    "(IEEE802_11_RADIO) in the interface description; no packet "
+					    "of the file is on an interface of a link type ttlsleuth reads"));
+	free(path);
+
+	/* Interfaces and no packet at all: judged at once, as before. */
+	struct image empty = { 0 };
+	section(&empty);
+	interface(&empty, 127, -1, 0);
+	path = write_file(dir, "radio-empty.pcapng", empty.bytes, empty.len);
+	read_all(path, &res);
+	assert_int_equal(res.rc, 3);
+	assert_non_null(strstr(res.message, "at byte 28: unsupported link type 127"));
+	free(path);
+	remove_temp_dir(dir);
+}
+
 static void sha256_of_file(const char *path, char hex[65])
 {
 	size_t n;
@@ -617,6 +686,7 @@ int main(void)
 		cmocka_unit_test(small_blocks_are_read_in_large_reads),
 		cmocka_unit_test(block_lengths_in_both_byte_orders),
 		cmocka_unit_test(odd_timestamp_resolutions),
+		cmocka_unit_test(link_types_are_judged_by_the_packets),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -645,6 +645,56 @@ static void hostile_file_names_reach_the_terminal_escaped(void **state)
 	remove_temp_dir(dir);
 }
 
+/*
+ * pcapng link types are judged by the packets (README: what it reads): a
+ * radiotap interface first and an Ethernet one after it is analysed; a file
+ * whose packets are all on radiotap is refused in one line, nothing written.
+ */
+static void pcapng_refused_only_when_no_packet_is_readable(void **state)
+{
+	(void)state;
+	static const uint8_t shb[28] = { 0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a,
+					 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+					 28, 0, 0, 0 };
+	static const uint8_t radio_idb[20] = { 1, 0, 0, 0, 20, 0, 0, 0, 127, 0, 0, 0, 0, 0, 0, 0, 20, 0, 0, 0 };
+	static const uint8_t raw_idb[20] = { 1, 0, 0, 0, 20, 0, 0, 0, 101, 0, 0, 0, 0, 0, 0, 0, 20, 0, 0, 0 };
+	/* Enhanced packet blocks: 8 bytes of radiotap, then an echo request with TTL 1 (raw IP). */
+	static const uint8_t radio_epb[40] = { 6, 0, 0, 0, 40, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+					       8, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 40, 0, 0, 0 };
+	uint8_t echo_epb[60] = { 6, 0, 0, 0, 60, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 28, 0, 0, 0,
+				 28, 0, 0, 0 };
+	hex_to_bytes("4500001c12340000010100000a0000010a0000020800f7ff00000000", echo_epb + 28, 28);
+	echo_epb[56] = 60;
+	uint8_t file[200];
+	size_t n = 0;
+#define APPEND(b) (memcpy(file + n, b, sizeof b), n += sizeof b)
+	APPEND(shb);
+	APPEND(radio_idb);
+	APPEND(radio_epb);
+	APPEND(raw_idb);
+	size_t radio_only = n;
+	APPEND(echo_epb);
+#undef APPEND
+	char *p = write_temp_file(file, n, "radio-then-raw.pcapng");
+	char *dir = make_temp_dir();
+	char out[600], args[2048];
+	snprintf(out, sizeof out, "%s/case", dir);
+	snprintf(args, sizeof args, "analyze '%s' -o '%s' -q", p, out);
+	assert_int_equal(run_ttlsleuth(args, NULL, NULL), 0);
+	struct run r;
+	snprintf(r.out, sizeof r.out, "%s", out);
+	assert_int_equal(sql_int(&r, "SELECT packets FROM captures"), 2);
+	assert_int_equal(sql_int(&r, "SELECT frame FROM requests"), 2);
+	remove_temp_dir(dir);
+	free_temp_file(p);
+
+	p = write_temp_file(file, radio_only, "radio-only.pcapng");
+	expect_refusal(p, 3, "at byte 28: unsupported link type 127 (IEEE802_11_RADIO) in the interface "
+			     "description; no packet of the file is on an interface of a link type "
+			     "ttlsleuth reads");
+	free_temp_file(p);
+}
+
 static void usage_errors(void **state)
 {
 	(void)state;
@@ -833,6 +883,7 @@ int main(void)
 		cmocka_unit_test(unwritable_output),
 		cmocka_unit_test(failed_rename_keeps_the_earlier_case),
 		cmocka_unit_test(usage_errors),
+		cmocka_unit_test(pcapng_refused_only_when_no_packet_is_readable),
 		cmocka_unit_test(hostile_file_names_reach_the_terminal_escaped),
 		cmocka_unit_test(host_copy_of_the_guest_is_refused),
 		cmocka_unit_test(host_clock_a_time_zone_away),
