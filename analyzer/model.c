@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,26 @@ void case_init(struct case_model *cm)
 	VEC_INIT(&cm->processes, 1000); /* names beyond this stay unknown: a capture is not a process table */
 	/* Hints only: a link with more neighbours than this is not a VM's NAT network. */
 	VEC_INIT(&cm->neighbors, 65536);
+}
+
+void case_why_full(const struct case_model *cm, char *buf, size_t size)
+{
+	const char *what = NULL;
+	size_t max = 0;
+	if (cm->requests.len >= cm->requests.max) {
+		what = "requests";
+		max = cm->requests.max;
+	} else if (cm->replies.len >= cm->replies.max) {
+		what = "replies";
+		max = cm->replies.max;
+	} else if (cm->mpls.len >= cm->mpls.max) {
+		what = "MPLS label entries";
+		max = cm->mpls.max;
+	}
+	if (what)
+		snprintf(buf, size, "more %s than one case can hold (%zu)", what, max);
+	else
+		snprintf(buf, size, "out of memory");
 }
 
 void case_free(struct case_model *cm)

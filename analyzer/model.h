@@ -276,6 +276,9 @@ const char *reply_kind_name(enum reply_kind k);
 const char *match_method_name(enum match_method m);
 const char *side_name(enum capture_side s);
 
+/* Why a packet could not be kept, once keeping one failed: the ceiling reached, or memory. */
+void case_why_full(const struct case_model *cm, char *buf, size_t size);
+
 /* The program name behind a request's or trace's process index, or NULL. */
 const char *process_name_of(const struct case_model *cm, uint16_t process);
 

@@ -406,9 +406,10 @@ int pipeline_read_capture_showing_progress(struct case_model *cm, const char *pa
 		count_anomalies(c, pkt.anomalies);
 		int kept = pipeline_take_packet_of_interest(cm, index, &pkt, &ix, &interest);
 		if (kept < 0) {
-			rc = error_set(err, EXIT_INTERNAL,
-				  "%s: frame %llu: more requests or replies than one case can hold (%zu)",
-				  path, (unsigned long long)f.number, cm->requests.max);
+			char why[120];
+			case_why_full(cm, why, sizeof why);
+			rc = error_set(err, EXIT_INTERNAL, "%s: frame %llu: %s", path,
+				  (unsigned long long)f.number, why);
 			break;
 		}
 		c->interesting += (uint64_t)kept;

@@ -584,6 +584,28 @@ static void link_types_are_judged_by_the_packets(void **state)
 	remove_temp_dir(dir);
 }
 
+/* The limit message names the ceiling that was reached (it always quoted requests.max). */
+static void limit_message_names_the_limit(void **state)
+{
+	(void)state;
+	char *path = source_path("samples/slirp/guest.pcap");
+	struct case_model cm;
+	case_init(&cm);
+	cm.replies.max = 3;
+	struct error err = { 0 };
+	assert_int_equal(pipeline_read_capture(&cm, path, SIDE_GUEST, &err), EXIT_INTERNAL);
+	assert_non_null(strstr(err.message, "more replies than one case can hold (3)"));
+	case_free(&cm);
+
+	case_init(&cm);
+	cm.requests.max = 2;
+	assert_int_equal(pipeline_read_capture(&cm, path, SIDE_GUEST, &err), EXIT_INTERNAL);
+	assert_non_null(strstr(err.message, ": frame "));
+	assert_non_null(strstr(err.message, "more requests than one case can hold (2)"));
+	case_free(&cm);
+	free(path);
+}
+
 static void sha256_of_file(const char *path, char hex[65])
 {
 	size_t n;
@@ -687,6 +709,7 @@ int main(void)
 		cmocka_unit_test(block_lengths_in_both_byte_orders),
 		cmocka_unit_test(odd_timestamp_resolutions),
 		cmocka_unit_test(link_types_are_judged_by_the_packets),
+		cmocka_unit_test(limit_message_names_the_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
