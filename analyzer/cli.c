@@ -137,30 +137,43 @@ static int parse_analyze(int argc, char **argv, struct analyze_options *opt)
 	return 0;
 }
 
-static void warn_host_unmatched(const struct case_model *cm)
+static const struct finding *find(const struct case_model *cm, enum finding_kind kind)
 {
 	for (size_t i = 0; i < cm->findings.len; i++)
-		if (cm->findings.items[i].kind == FINDING_HOST_CAPTURE_UNMATCHED)
-			terminal_line(stderr, "ttlsleuth: warning: %s: no copy of the guest's probes in it; "
-					      "the verdicts rest on the guest capture alone",
-				      cm->captures[1].path);
+		if (cm->findings.items[i].kind == kind)
+			return &cm->findings.items[i];
+	return NULL;
 }
 
-static void warn_sides_swapped(const struct case_model *cm)
-{
-	for (size_t i = 0; i < cm->findings.len; i++)
-		if (cm->findings.items[i].kind == FINDING_CAPTURES_SWAPPED)
-			terminal_line(stderr, "ttlsleuth: warning: %s sees the probes before %s does: the "
-					      "guest and host captures look swapped",
-				      cm->captures[1].path, cm->captures[0].path);
-}
-
-static void warn_cut_short(const struct case_model *cm)
+/* What is wrong with the captures themselves gets a line on stderr besides its finding. */
+static void warn_about_the_captures(const struct case_model *cm)
 {
 	for (uint32_t i = 0; i < cm->n_captures; i++)
 		if (cm->captures[i].cut_short)
 			terminal_line(stderr, "ttlsleuth: warning: %s: %s", cm->captures[i].path,
 				      cm->captures[i].warning);
+	if (find(cm, FINDING_HOST_CAPTURE_UNMATCHED))
+		terminal_line(stderr, "ttlsleuth: warning: %s: no copy of the guest's probes in it; "
+				      "the verdicts rest on the guest capture alone",
+			      cm->captures[1].path);
+	if (find(cm, FINDING_CAPTURES_SWAPPED))
+		terminal_line(stderr, "ttlsleuth: warning: %s sees the probes before %s does: the "
+				      "guest and host captures look swapped",
+			      cm->captures[1].path, cm->captures[0].path);
+	if (find(cm, FINDING_HOST_CAPTURE_GUEST_SIDE))
+		terminal_line(stderr, "ttlsleuth: warning: %s: every copy of the probes in it has the "
+				      "guest's own TTL (taken on the VM's side of the host), so it shows "
+				      "nothing of what left the host",
+			      cm->captures[1].path);
+	for (size_t i = 0; i < cm->findings.len; i++) {
+		const struct finding *f = &cm->findings.items[i];
+		if (f->kind != FINDING_ANSWERS_CUT_BY_SNAPLEN || !f->evidence.len)
+			continue;
+		const struct capture *c = &cm->captures[f->evidence.items[0].capture];
+		terminal_line(stderr, "ttlsleuth: warning: %s: ICMP errors cut by the snap length (%u "
+				      "bytes) before their quote cannot be paired; capture with -s 0",
+			      c->path, c->snaplen);
+	}
 }
 
 static int run_analyze(int argc, char **argv)
@@ -178,9 +191,7 @@ static int run_analyze(int argc, char **argv)
 	struct stage_times times = { 0 };
 	rc = analyze_captures(&cm, &opt, &times, &err);
 	if (!rc) {
-		warn_cut_short(&cm);
-		warn_host_unmatched(&cm);
-		warn_sides_swapped(&cm);
+		warn_about_the_captures(&cm);
 		rc = analyze_write_outputs(&cm, opt.out_dir, &times, &err);
 	}
 	if (rc)

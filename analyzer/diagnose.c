@@ -5,6 +5,7 @@
 
 #include "analyzer/diagnose.h"
 #include "analyzer/nat_family.h"
+#include "analyzer/trace_members.h"
 #include "analyzer/traces.h"
 
 enum { MAX_EVIDENCE_PER_FINDING = 12 };
@@ -60,46 +61,6 @@ static void format_addr(const struct ip_addr *a, char out[64])
 	ip_addr_format(a, out, 64);
 }
 
-/*
- * The requests of each trace, as one flat array with offsets (a trace's
- * members are items[first[t] .. first[t+1]), in capture order): every check
- * walks only its own trace, whatever the size of the capture.
- */
-struct members {
-	size_t *first;
-	int32_t *items;
-};
-
-static int members_build(const struct case_model *cm, struct members *m)
-{
-	size_t n_traces = cm->traces.len;
-	m->first = calloc(n_traces + 1, sizeof *m->first);
-	m->items = malloc((cm->requests.len ? cm->requests.len : 1) * sizeof *m->items);
-	if (!m->first || !m->items)
-		return -1;
-	for (size_t i = 0; i < cm->requests.len; i++)
-		if (cm->requests.items[i].trace >= 0)
-			m->first[cm->requests.items[i].trace + 1]++;
-	for (size_t t = 0; t < n_traces; t++)
-		m->first[t + 1] += m->first[t];
-	size_t *fill = calloc(n_traces + 1, sizeof *fill);
-	if (!fill)
-		return -1;
-	for (size_t i = 0; i < cm->requests.len; i++) {
-		int32_t t = cm->requests.items[i].trace;
-		if (t >= 0)
-			m->items[m->first[t] + fill[t]++] = (int32_t)i;
-	}
-	free(fill);
-	return 0;
-}
-
-static void members_free(struct members *m)
-{
-	free(m->first);
-	free(m->items);
-}
-
 /* What the trace's own packets and the other traces say; gathered before deciding. */
 struct signals {
 	bool egress_constant, egress_preserved;
@@ -114,7 +75,7 @@ struct signals {
 };
 
 /* The host copies of the trace's probes: constant TTL (reset) or k-1 (routed). */
-static void check_egress(struct case_model *cm, const struct members *m, int32_t ti,
+static void check_egress(struct case_model *cm, const struct trace_members *m, int32_t ti,
 			 struct signals *s)
 {
 	const struct trace *t = &cm->traces.items[ti];
@@ -189,7 +150,7 @@ static void check_egress(struct case_model *cm, const struct members *m, int32_t
 }
 
 /* Answers from the destination as the host saw them and as the guest got them. */
-static void check_ingress(struct case_model *cm, const struct members *m, int32_t ti,
+static void check_ingress(struct case_model *cm, const struct trace_members *m, int32_t ti,
 			  struct signals *s)
 {
 	const struct trace *t = &cm->traces.items[ti];
@@ -1061,10 +1022,10 @@ int diagnose_case(struct case_model *cm, uint32_t guest, int host)
 	if (cm->neighbors.len)
 		qsort(cm->neighbors.items, cm->neighbors.len, sizeof *cm->neighbors.items,
 		      compare_neighbors);
-	struct members m;
+	struct trace_members m;
 	int32_t *witness = distance_witnesses(cm);
-	if (members_build(cm, &m) != 0 || !witness) {
-		members_free(&m);
+	if (trace_members_build(cm, &m) != 0 || !witness) {
+		trace_members_free(&m);
 		free(witness);
 		return -1;
 	}
@@ -1083,7 +1044,7 @@ int diagnose_case(struct case_model *cm, uint32_t guest, int host)
 		if (swapped)
 			leave_unjudged(&cm->traces.items[i]);
 	}
-	members_free(&m);
+	trace_members_free(&m);
 	free(witness);
 	nat_family_guess(cm, guest);
 	summarise(cm, guest);

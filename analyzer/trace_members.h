@@ -1,8 +1,8 @@
 /*
  * The requests of each trace, grouped in one counting sort: a writer or a
  * check then walks only its own trace's members, whatever the size of the
- * capture, instead of a pass over every request per trace. Used by the HTML
- * report's probe tables; the diagnosis has the same need.
+ * capture, instead of a pass over every request per trace. Used by the
+ * diagnosis and by the HTML report's probe tables.
  */
 #ifndef TTLSLEUTH_TRACE_MEMBERS_H
 #define TTLSLEUTH_TRACE_MEMBERS_H
