@@ -17,10 +17,9 @@ enum {
 	TRACEROUTE_PORT_LAST = 33434 + 255 * 6,
 };
 
-static bool udp_of_interest(const struct packet *p)
+static bool traceroute_port(uint16_t port)
 {
-	return p->ip.ttl <= PROBE_TTL_MAX ||
-	       (p->l4.dport >= TRACEROUTE_PORT_FIRST && p->l4.dport <= TRACEROUTE_PORT_LAST);
+	return port >= TRACEROUTE_PORT_FIRST && port <= TRACEROUTE_PORT_LAST;
 }
 
 /* The index of a program name, adding it the first time; 0 when there is none or no room. */
@@ -176,8 +175,13 @@ static int compare_target_void(const void *a, const void *b)
 static bool wanted_request(const struct interest *interest, const struct packet *p,
 			   enum trace_protocol proto)
 {
-	if (!interest || p->ip.ttl <= PROBE_TTL_MAX)
+	if (p->ip.ttl <= PROBE_TTL_MAX)
 		return true;
+	/* Without targets to go by, ordinary UDP (DNS, QUIC) is told from probes by the port. */
+	if (!interest)
+		return proto != PROTO_UDP || traceroute_port(p->l4.dport);
+	/* A host copy may carry any TTL and, for UDP, any port (traceroute -U uses 53,
+	 * tracepath 44444 up, -p any): its destination is what says it is a copy. */
 	struct target_key key = { proto, p->ip.dst, proto == PROTO_TCP ? p->l4.dport : 0 };
 	return interest->n_targets &&
 	       bsearch(&key, interest->targets, interest->n_targets, sizeof key, compare_target_void);
@@ -245,7 +249,7 @@ int pipeline_take_packet_of_interest(struct case_model *cm, uint32_t capture, co
 		} else {
 			return 0;
 		}
-	} else if (l4->kind == L4_UDP && l4->ports_present && udp_of_interest(p)) {
+	} else if (l4->kind == L4_UDP && l4->ports_present) {
 		if (!wanted_request(interest, p, PROTO_UDP))
 			return 0;
 		if (!(q = new_request(cm, capture, p, PROTO_UDP)))

@@ -36,8 +36,9 @@ struct interest {
 
 /*
  * Whether a dissected packet becomes a request or a reply; 1 kept, 0 not, -1
- * when the case is full. interest NULL keeps every request and reply (tests);
- * otherwise requests as above, and answers only when they answer something kept.
+ * when the case is full. interest NULL keeps every request and reply (tests),
+ * but UDP only with a probe TTL or to traceroute's ports; otherwise requests as
+ * above, and answers only when they answer something kept.
  */
 int pipeline_take_packet_of_interest(struct case_model *cm, uint32_t capture, const struct packet *p,
 				     struct pairing_index *ix, const struct interest *interest);
