@@ -4,9 +4,11 @@
  * A user-space NAT terminates the guest's flow and opens its own, so source
  * address, port, IP ID, sequence number and ICMP id may all differ on the host
  * side. What survives is the destination, its port, the protocol, and the
- * order and timing of the probes: the clock offset between the two captures is
- * estimated first, then each guest probe takes the nearest host request that
- * fits, preferring one that kept the ports, sequence or plausible TTL.
+ * order and timing of the probes, and often one of those fields. The clock
+ * offset between the two captures is estimated first (clock_offset.h); then a
+ * probe takes the host request that shares a kept field with it, or, in traces
+ * where no field was kept, the one its place in time and order gives it
+ * (order_match.h). A probe that never left the host stays without a copy.
  */
 #ifndef TTLSLEUTH_CORRELATE_H
 #define TTLSLEUTH_CORRELATE_H

@@ -1,6 +1,9 @@
 /*
- * Lining up the guest's probes with their copies in the host capture: which
- * host requests are kept to be lined up in the first place.
+ * Lining up the guest's probes with their copies in the host capture, on
+ * captures built here packet by packet (support_packets.h) the way the NATs
+ * of samples/README.md and the testers' generators behave: which probe each
+ * copy belongs to, the clock offset, and what the verdict makes of them. And
+ * which host requests are kept in the first place.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,26 +13,135 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <pcap/pcap.h>
 #include <sqlite3.h>
 
+#include "analyzer/correlate.h"
 #include "analyzer/pipeline.h"
 #include "dissectors/dissect.h"
 #include "support.h"
 #include "support_packets.h"
 
+#define GUEST "10.0.2.15"
+#define GATEWAY "10.0.2.2"
 #define HOST_OUT "198.51.100.77"
 #define TARGET "203.0.113.50"
+#define US ((int64_t)1000)
 #define MS ((int64_t)1000 * 1000)
+#define HOUR ((int64_t)3600 * 1000 * MS)
 /* 2025-12-04 00:00:00 UTC */
 #define T0 ((int64_t)1764806400 * 1000 * MS)
+
+static const char *const routers[] = { "198.51.100.1", "198.51.100.2", "198.51.100.3" };
+
+/* A raw-IP pcap with nanosecond stamps, written through libpcap. */
+struct capture_out {
+	pcap_t *pcap;
+	pcap_dumper_t *dump;
+};
+
+static void capture_open(struct capture_out *c, const char *path)
+{
+	c->pcap = pcap_open_dead_with_tstamp_precision(DLT_RAW, 65535, PCAP_TSTAMP_PRECISION_NANO);
+	assert_non_null(c->pcap);
+	c->dump = pcap_dump_open(c->pcap, path);
+	assert_non_null(c->dump);
+}
+
+static void capture_put(struct capture_out *c, int64_t ts_ns, const uint8_t *b, size_t n)
+{
+	struct pcap_pkthdr h;
+	h.ts.tv_sec = (time_t)(ts_ns / (1000 * MS));
+	h.ts.tv_usec = (suseconds_t)(ts_ns % (1000 * MS)); /* nanoseconds, as the precision says */
+	h.caplen = h.len = (bpf_u_int32)n;
+	pcap_dump((u_char *)c->dump, &h, b);
+}
+
+static void capture_close(struct capture_out *c)
+{
+	pcap_dump_close(c->dump);
+	pcap_close(c->pcap);
+}
+
+/*
+ * A TCP traceroute to TARGET port 80, three probes per TTL from 1, through a
+ * NAT that gives every copy new source ports. TTL 1 expires at the NAT (the
+ * gateway answers it) and never reaches the host capture; the others leave
+ * either re-originated with TTL 64, or routed with their TTL less one
+ * (`routes`), through three routers before TARGET.
+ */
+struct nat {
+	int max_ttl;
+	int64_t spacing_ns;    /* between one probe and the next */
+	int64_t host_clock_ns; /* host clock minus guest clock */
+	bool routes;
+	bool keep_ip_id, keep_seq;
+};
+
+static void write_nat_case(const struct nat *nat, const char *guest_path, const char *host_path)
+{
+	struct capture_out g, h;
+	capture_open(&g, guest_path);
+	capture_open(&h, host_path);
+	uint8_t b[128];
+	for (int n = 0; n < 3 * nat->max_ttl; n++) {
+		uint8_t ttl = (uint8_t)(1 + n / 3);
+		int64_t t = T0 + n * nat->spacing_ns, at_host = t + nat->host_clock_ns;
+		struct probe_spec gp = { .src = GUEST, .dst = TARGET, .ttl = ttl, .ip_id = (uint16_t)(2000 + n),
+					 .sport = (uint16_t)(40000 + n), .dport = 80, .seq = (uint32_t)(1000 + n),
+					 .proto = 6 };
+		capture_put(&g, t, b, build_probe(&gp, b, sizeof b));
+		if (ttl == 1) {
+			capture_put(&g, t + 300 * US, b,
+				    build_icmp_error(&gp, GATEWAY, 64, 11, 0, 1, b, sizeof b));
+			continue;
+		}
+		struct probe_spec hp = gp;
+		hp.src = HOST_OUT;
+		hp.ttl = nat->routes ? (uint8_t)(ttl - 1) : 64;
+		hp.sport = (uint16_t)(50000 + n * 7919 % 10000);
+		if (!nat->keep_ip_id)
+			hp.ip_id = (uint16_t)(n * 40503 + 17);
+		if (!nat->keep_seq)
+			hp.seq = (uint32_t)n * 2654435761u;
+		capture_put(&h, at_host + 200 * US, b, build_probe(&hp, b, sizeof b));
+		int hop = hp.ttl;
+		if (nat->routes && hop <= 3) {
+			const char *r = routers[hop - 1];
+			capture_put(&h, at_host + 300 * US, b,
+				    build_icmp_error(&hp, r, (uint8_t)(256 - hop), 11, 0, 1, b, sizeof b));
+			capture_put(&g, t + 400 * US, b,
+				    build_icmp_error(&gp, r, (uint8_t)(255 - hop), 11, 0, 1, b, sizeof b));
+		} else {
+			/* From 64, less the three routers, and the host when it routes. */
+			capture_put(&h, at_host + 400 * US, b, build_answer(&hp, 61, b, sizeof b));
+			capture_put(&g, t + 500 * US, b,
+				    build_answer(&gp, nat->routes ? 60 : 64, b, sizeof b));
+		}
+	}
+	capture_close(&g);
+	capture_close(&h);
+}
 
 struct run {
 	char *dir;
 	char db[600];
 };
+
+static void analyze_nat_case(struct run *r, const struct nat *nat)
+{
+	r->dir = make_temp_dir();
+	char guest[600], host[600], args[2048];
+	snprintf(guest, sizeof guest, "%s/guest.pcap", r->dir);
+	snprintf(host, sizeof host, "%s/host.pcap", r->dir);
+	write_nat_case(nat, guest, host);
+	snprintf(args, sizeof args, "analyze '%s' --host '%s' -o '%s/case' -q", guest, host, r->dir);
+	assert_int_equal(run_ttlsleuth(args, NULL, NULL), 0);
+	snprintf(r->db, sizeof r->db, "%s/case/case.sqlite", r->dir);
+}
 
 static long long sql_int(const struct run *r, const char *sql)
 {
@@ -70,6 +182,141 @@ static void assert_sql_text(const struct run *r, const char *sql, const char *wa
 #define PAIRS                                                                                                \
 	" FROM probe_copies p JOIN requests g ON g.id = p.guest_request_id"                                  \
 	" JOIN requests h ON h.id = p.host_request_id"
+
+/*
+ * Classic NAT mode (VirtualBox, VMware): TTL 1 expires at the NAT, the rest
+ * leave with TTL 64 and new source ports but their IP ID and sequence. Of 24
+ * probes 21 have a copy, each the one with the probe's IP ID, 0.2 ms later;
+ * lining the two sequences up start to start paired the TTL-1 probes with the
+ * copies of the TTL-2 ones and put the offset at 3.2 ms. Host clocks a time
+ * zone or a day off change the offset, nothing else.
+ */
+static void nat_mode_copies_are_named_by_ip_id(void **state)
+{
+	(void)state;
+	const int64_t clocks[] = { 0, 3 * HOUR, -14 * HOUR, 26 * HOUR };
+	for (size_t i = 0; i < sizeof clocks / sizeof clocks[0]; i++) {
+		struct nat nat = { 8, 1500 * US, clocks[i], false, true, true };
+		struct run r;
+		analyze_nat_case(&r, &nat);
+		assert_int_equal(sql_int(&r, "SELECT clock_offset_ns FROM case_info"), clocks[i] + 200 * US);
+		assert_int_equal(sql_int(&r, "SELECT correlated_requests FROM case_info"), 21);
+		assert_int_equal(sql_int(&r, "SELECT count(*) FROM probe_copies WHERE guest_ttl = 1"), 0);
+		assert_int_equal(
+		    sql_int(&r, "SELECT count(*)" PAIRS " WHERE g.ip_id = h.ip_id AND g.seq = h.seq"), 21);
+		assert_sql_text(&r, "SELECT verdict || ' ' || reset_ttl || ' ' || confidence FROM traces",
+				"ttl-reset 64 certain");
+		remove_temp_dir(r.dir);
+	}
+}
+
+/*
+ * The same NAT re-originating every field (new ports, IP IDs, sequence): the
+ * times alone say which copy is which. The copies still fit 0.2 ms after
+ * their probes, and the TTL-1 probes stay without one.
+ */
+static void nat_mode_copies_without_identity_follow_the_times(void **state)
+{
+	(void)state;
+	struct nat nat = { 8, 1500 * US, 0, false, false, false };
+	struct run r;
+	analyze_nat_case(&r, &nat);
+	assert_int_equal(sql_int(&r, "SELECT clock_offset_ns FROM case_info"), 200 * US);
+	assert_int_equal(sql_int(&r, "SELECT count(*)" PAIRS " WHERE h.ts_ns - g.ts_ns = 200000"), 21);
+	assert_int_equal(sql_int(&r, "SELECT count(*) FROM probe_copies"), 21);
+	assert_int_equal(sql_int(&r, "SELECT count(*) FROM probe_copies WHERE guest_ttl = 1"), 0);
+	assert_sql_text(&r, "SELECT verdict || ' ' || reset_ttl FROM traces", "ttl-reset 64");
+	remove_temp_dir(r.dir);
+}
+
+/*
+ * A kernel NAT that routes (TTL less one) but randomises source ports and IP
+ * IDs (masquerade --random-fully): the sequence names each copy, so guest TTL
+ * n pairs with host TTL n - 1 and the host capture shows the TTL kept. Paired
+ * in order, TTL n went with the copy of the next TTL's probe and that
+ * evidence was lost without a word; 50 ms apart or 1 ms apart alike.
+ */
+static void kernel_nat_with_random_ports_keeps_the_ttl(void **state)
+{
+	(void)state;
+	const int64_t spacings[] = { 50 * MS, 1 * MS };
+	for (size_t i = 0; i < 2; i++) {
+		struct nat nat = { 6, spacings[i], 0, true, false, true };
+		struct run r;
+		analyze_nat_case(&r, &nat);
+		assert_int_equal(sql_int(&r, "SELECT clock_offset_ns FROM case_info"), 200 * US);
+		assert_int_equal(sql_int(&r, "SELECT count(*) FROM probe_copies"), 15);
+		assert_int_equal(
+		    sql_int(&r, "SELECT count(*) FROM probe_copies WHERE host_ttl = guest_ttl - 1"), 15);
+		assert_sql_text(&r, "SELECT verdict || ' ' || confidence FROM traces",
+				"no-ttl-reset certain");
+		assert_int_equal(sql_int(&r,
+					 "SELECT count(*) FROM findings WHERE kind = 'egress.ttl_preserved'"
+					 " AND text LIKE '%(15 of 18 probes found on the host side)%'"),
+				 1);
+		remove_temp_dir(r.dir);
+	}
+}
+
+/* A request as the pipeline would keep it. */
+static void add_request(struct case_model *cm, uint32_t capture, int32_t trace, int64_t ts, uint8_t ttl,
+			uint16_t sport, uint32_t seq, uint16_t ip_id)
+{
+	struct request *q = VEC_PUSH(&cm->requests);
+	assert_non_null(q);
+	q->capture = capture;
+	q->frame = cm->requests.len;
+	q->ts_ns = ts;
+	q->src.family = q->dst.family = 4;
+	q->src.b[0] = 10;
+	q->dst.b[0] = 203;
+	q->proto = PROTO_TCP;
+	q->ttl = ttl;
+	q->sport = sport;
+	q->dport = 80;
+	q->seq = seq;
+	q->ip_id = ip_id;
+	q->trace = trace;
+	q->reply = q->counterpart = q->same_as = -1;
+}
+
+/*
+ * Many probes to one destination, nothing kept but the times (slirp), 0.2 s
+ * apart: each copy 0.5 ms after its probe. The offset pass compared every
+ * probe with every host request of the day around it, quadratic in the
+ * probes (20,000 took 2 s, 80,000 46 s); now it is O(n log n), and the
+ * pairs are still every probe with its own copy.
+ */
+static void many_probes_without_identity_take_n_log_n(void **state)
+{
+	(void)state;
+	enum { PROBES = 80000 };
+	struct case_model cm;
+	case_init(&cm);
+	cm.n_captures = 2;
+	cm.captures[0].side = SIDE_GUEST;
+	cm.captures[1].side = SIDE_HOST;
+	assert_non_null(VEC_PUSH(&cm.traces));
+	for (int i = 0; i < PROBES; i++) {
+		int64_t t = T0 + (int64_t)i * 200 * MS;
+		add_request(&cm, 0, 0, t, (uint8_t)(1 + i % 30), (uint16_t)(20000 + i * 13 % 40000),
+			    (uint32_t)i * 2654435761u, (uint16_t)i);
+		add_request(&cm, 1, -1, t + 500 * US, 64, (uint16_t)(1024 + i * 31 % 60000),
+			    (uint32_t)i * 40503u + 7, (uint16_t)(i * 7));
+	}
+	clock_t start = clock();
+	assert_int_equal(correlate_captures(&cm, 0, 1), 0);
+	double seconds = (double)(clock() - start) / CLOCKS_PER_SEC;
+	assert_true(cm.correlated);
+	assert_int_equal(cm.clock_offset_ns, 500 * US);
+	assert_int_equal(cm.correlated_requests, PROBES);
+	for (size_t i = 0; i < cm.requests.len; i += 2)
+		assert_int_equal(cm.requests.items[i].counterpart, (int32_t)i + 1);
+	/* About 0.1 s plainly built, 1 s with the sanitizers; quadratic work takes minutes. */
+	if (seconds > 20)
+		fail_msg("correlating %d probes took %.1f s", PROBES, seconds);
+	case_free(&cm);
+}
 
 /* One dissected raw-IP packet through the pipeline with the host side's interest. */
 static int take_udp(struct case_model *cm, struct pairing_index *ix, const struct interest *interest,
@@ -199,6 +446,10 @@ static void lab_udp_trace_on_other_ports_is_lined_up(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(nat_mode_copies_are_named_by_ip_id),
+		cmocka_unit_test(nat_mode_copies_without_identity_follow_the_times),
+		cmocka_unit_test(kernel_nat_with_random_ports_keeps_the_ttl),
+		cmocka_unit_test(many_probes_without_identity_take_n_log_n),
 		cmocka_unit_test(host_udp_copies_are_kept_whatever_their_port),
 		cmocka_unit_test(lab_udp_trace_on_other_ports_is_lined_up),
 	};
