@@ -1,6 +1,7 @@
 #include <stdlib.h>
 
 #include "analyzer/clock_offset.h"
+#include "analyzer/radix_sort.h"
 
 /* Clocks of a guest and its host may differ by a time zone (UTC-12 to UTC+14)
  * when one of them keeps local time in its clock: a day and a bit covers it,
@@ -22,12 +23,6 @@ enum {
 	 * forwards in order; clocks hours apart), which keeps the work linear. */
 	NEAREST_CANDIDATES = 8,
 };
-
-static int compare_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return (x > y) - (x < y);
-}
 
 struct votes {
 	int64_t *v;
@@ -187,7 +182,10 @@ int clock_offset_estimate(const struct copy_keys *guest, const struct copy_keys 
 		}
 		if (s.n == 0)
 			continue;
-		qsort(s.v, s.n, sizeof *s.v, compare_i64);
+		if (radix_sort_i64(s.v, s.n) != 0) {
+			free(s.v);
+			return -1;
+		}
 		size_t first, count;
 		densest(s.v, s.n, OFFSET_BIN_NS, &first, &count);
 		offset[kind] = s.v[first + count / 2];
@@ -209,15 +207,13 @@ int clock_offset_estimate(const struct copy_keys *guest, const struct copy_keys 
 		return 1;
 	}
 	s.n = 0;
-	if (timing_votes(guest, host, &s) != 0) {
+	if (timing_votes(guest, host, &s) != 0 || radix_sort_i64(s.v, s.n) != 0) {
 		free(s.v);
 		return -1;
 	}
 	int found = s.n > 0;
-	if (found) {
-		qsort(s.v, s.n, sizeof *s.v, compare_i64);
+	if (found)
 		e->offset_ns = timing_offset(s.v, s.n);
-	}
 	free(s.v);
 	return found;
 }

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "analyzer/copy_keys.h"
+#include "analyzer/radix_sort.h"
 
 static int compare_target(const struct request *x, const struct request *y)
 {
@@ -99,9 +100,23 @@ static void add_entries(struct copy_keys *k, const struct request *q, int32_t in
 	}
 }
 
-static void sort_entries(struct copy_keys *k)
+/*
+ * By group, then time. Within a target the entries come in capture order,
+ * which is time order but for a few frames (merged files, clocks stepped): a
+ * stable sort by group leaves little for qsort to put right within a group.
+ */
+static int sort_entries(struct copy_keys *k)
 {
-	qsort(k->items, k->n, sizeof *k->items, compare_entries);
+	if (radix_sort_by_key(k->items, k->n, sizeof *k->items) != 0)
+		return -1;
+	for (size_t first = 0, end; first < k->n; first = end) {
+		bool sorted = true;
+		for (end = first + 1; end < k->n && k->items[end].group == k->items[first].group; end++)
+			sorted = sorted && compare_entries(&k->items[end - 1], &k->items[end]) <= 0;
+		if (!sorted)
+			qsort(k->items + first, end - first, sizeof *k->items, compare_entries);
+	}
+	return 0;
 }
 
 /* At most this many entries per request: the target and three fields. */
@@ -143,13 +158,11 @@ int copy_keys_build(const struct case_model *cm, uint32_t guest, uint32_t host, 
 	}
 	free(order);
 	/* A case holds fewer requests than COPY_MAX_TARGETS, hence fewer targets. */
-	if (target >= COPY_MAX_TARGETS) {
+	if (target >= COPY_MAX_TARGETS || sort_entries(guest_keys) != 0 || sort_entries(host_keys) != 0) {
 		copy_keys_free(guest_keys);
 		copy_keys_free(host_keys);
 		return -1;
 	}
-	sort_entries(guest_keys);
-	sort_entries(host_keys);
 	return 0;
 }
 

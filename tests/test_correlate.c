@@ -21,6 +21,7 @@
 
 #include "analyzer/correlate.h"
 #include "analyzer/pipeline.h"
+#include "analyzer/radix_sort.h"
 #include "dissectors/dissect.h"
 #include "support.h"
 #include "support_packets.h"
@@ -318,6 +319,71 @@ static void many_probes_without_identity_take_n_log_n(void **state)
 	case_free(&cm);
 }
 
+/*
+ * Host requests stored out of time order (a merged capture, a clock stepped
+ * back), and nothing kept but the times: each probe still finds its copy.
+ */
+static void host_requests_out_of_capture_order(void **state)
+{
+	(void)state;
+	enum { PROBES = 30 };
+	struct case_model cm;
+	case_init(&cm);
+	cm.n_captures = 2;
+	cm.captures[0].side = SIDE_GUEST;
+	cm.captures[1].side = SIDE_HOST;
+	assert_non_null(VEC_PUSH(&cm.traces));
+	for (int i = 0; i < PROBES; i++)
+		add_request(&cm, 0, 0, T0 + i * 10 * MS, (uint8_t)(1 + i / 3), (uint16_t)(40000 + i),
+			    (uint32_t)(1000 + i), (uint16_t)(2000 + i));
+	for (int i = PROBES - 1; i >= 0; i--)
+		add_request(&cm, 1, -1, T0 + i * 10 * MS + 500 * US, 64, (uint16_t)(50000 + i * 7 % 100),
+			    (uint32_t)i * 2654435761u, (uint16_t)(9000 + i * 13 % 100));
+	assert_int_equal(correlate_captures(&cm, 0, 1), 0);
+	assert_int_equal(cm.clock_offset_ns, 500 * US);
+	assert_int_equal(cm.correlated_requests, PROBES);
+	for (int i = 0; i < PROBES; i++)
+		assert_int_equal(cm.requests.items[i].counterpart, 2 * PROBES - 1 - i);
+	case_free(&cm);
+}
+
+/* The sort the correlation relies on: keys in order, equal keys as they came, signed values too. */
+static void radix_sort_is_stable_and_signed(void **state)
+{
+	(void)state;
+	enum { N = 5000 };
+	struct item {
+		uint64_t key;
+		uint32_t came;
+	} *items = malloc(N * sizeof *items);
+	int64_t *v = malloc(N * sizeof *v);
+	assert_non_null(items);
+	assert_non_null(v);
+	uint64_t x = 88172645463325252u;
+	for (uint32_t i = 0; i < N; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		items[i] = (struct item){ (x % 50) << 40 | (x >> 60), i };
+		v[i] = (int64_t)x;
+	}
+	v[0] = INT64_MIN;
+	v[1] = INT64_MAX;
+	v[2] = -1;
+	v[3] = 0;
+	assert_int_equal(radix_sort_by_key(items, N, sizeof *items), 0);
+	assert_int_equal(radix_sort_i64(v, N), 0);
+	for (size_t i = 1; i < N; i++) {
+		assert_true(items[i - 1].key <= items[i].key);
+		if (items[i - 1].key == items[i].key)
+			assert_true(items[i - 1].came < items[i].came);
+		assert_true(v[i - 1] <= v[i]);
+	}
+	assert_true(v[0] == INT64_MIN && v[N - 1] == INT64_MAX);
+	free(items);
+	free(v);
+}
+
 /* One dissected raw-IP packet through the pipeline with the host side's interest. */
 static int take_udp(struct case_model *cm, struct pairing_index *ix, const struct interest *interest,
 		    const char *dst, uint8_t ttl, uint16_t dport)
@@ -450,6 +516,8 @@ int main(void)
 		cmocka_unit_test(nat_mode_copies_without_identity_follow_the_times),
 		cmocka_unit_test(kernel_nat_with_random_ports_keeps_the_ttl),
 		cmocka_unit_test(many_probes_without_identity_take_n_log_n),
+		cmocka_unit_test(host_requests_out_of_capture_order),
+		cmocka_unit_test(radix_sort_is_stable_and_signed),
 		cmocka_unit_test(host_udp_copies_are_kept_whatever_their_port),
 		cmocka_unit_test(lab_udp_trace_on_other_ports_is_lined_up),
 	};
