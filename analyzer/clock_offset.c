@@ -17,7 +17,7 @@ enum {
 	 * (a fixed source port, IP IDs wrapping in a long capture) names none of them. */
 	IDENTITY_CANDIDATES = 16,
 	/* Up to this many guest/host pairs to one target, all of them vote... */
-	EXACT_PAIRS = 1 << 21,
+	EXACT_PAIRS = 1 << 18,
 	/* ...beyond, each probe votes for this many host requests nearest it in time
 	 * (clocks that agree) and as many nearest its place in the order (a NAT
 	 * forwards in order; clocks hours apart), which keeps the work linear. */

@@ -5,10 +5,11 @@
  * Every guest probe votes for the offsets at which a host request to its
  * target shares a field with it, one field kind at a time; a kind the NAT kept
  * piles its votes up at one offset, a rewritten one scatters them. When no
- * kind does, the probes vote with the times of every host request to their
- * target, and the densest cluster of offsets wins. Lining the two sequences
- * up start to start would be wrong whenever the first probes never reached
- * the host (TTL 1 expiring at a NAT that routes).
+ * kind does, the probes vote with the times of the host requests to their
+ * target (all of them, or in a big case the nearest by time and by order),
+ * and the densest cluster of offsets wins. Lining the two sequences up start
+ * to start would be wrong whenever the first probes never reached the host
+ * (TTL 1 expiring at a NAT that routes).
  */
 #ifndef TTLSLEUTH_CLOCK_OFFSET_H
 #define TTLSLEUTH_CLOCK_OFFSET_H
