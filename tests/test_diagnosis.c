@@ -401,6 +401,8 @@ static void answers_cut_by_the_snap_length(void **state)
 	for (size_t i = 0; i < s->cm.findings.len; i++)
 		if (s->cm.findings.items[i].kind == FINDING_ANSWERS_CUT_BY_SNAPLEN)
 			f = &s->cm.findings.items[i];
+	if (!f)
+		fail();
 	assert_non_null(strstr(f->text, "3 ICMP errors"));
 	assert_non_null(strstr(f->text, "3 ICMP errors in cut.pcap were cut by the capture's snap length (40 bytes)"));
 	assert_int_equal(f->evidence.len, 3);
