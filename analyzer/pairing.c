@@ -280,41 +280,44 @@ static bool header_only_quote(const struct reply *r, uint32_t capture)
 	       !r->quoted_echo_known;
 }
 
-/* Requests ordered by (IP ID, destination, source, protocol, time) for bsearch. */
+/*
+ * Requests ordered by (IP ID, destination, source, protocol number, time,
+ * frame) for the binary searches below. The sort and the searches compare
+ * through one function: a quote names the protocol by its number, so the
+ * requests must be ordered by that number too.
+ */
 static const struct request *by_id_requests;
+
+/* -1, 0, 1 as the request's key is below, equal to or above the given one (time aside). */
+static int compare_id_key(const struct request *q, uint32_t ip_id, const struct ip_addr *dst,
+			  const struct ip_addr *src, uint8_t proto)
+{
+	if (q->ip_id != ip_id)
+		return q->ip_id < ip_id ? -1 : 1;
+	int c = memcmp(q->dst.b, dst->b, 4);
+	if (!c)
+		c = memcmp(q->src.b, src->b, 4);
+	uint8_t own = proto_number(q->proto, 4);
+	if (!c && own != proto)
+		c = own < proto ? -1 : 1;
+	return c;
+}
 
 static int compare_by_id(const void *a, const void *b)
 {
 	const struct request *x = &by_id_requests[*(const int32_t *)a];
 	const struct request *y = &by_id_requests[*(const int32_t *)b];
-	if (x->ip_id != y->ip_id)
-		return x->ip_id < y->ip_id ? -1 : 1;
-	int c = memcmp(x->dst.b, y->dst.b, 4);
-	if (!c)
-		c = memcmp(x->src.b, y->src.b, 4);
-	if (!c && x->proto != y->proto)
-		c = x->proto < y->proto ? -1 : 1;
+	int c = compare_id_key(x, y->ip_id, &y->dst, &y->src, proto_number(y->proto, 4));
 	if (!c && x->ts_ns != y->ts_ns)
 		c = x->ts_ns < y->ts_ns ? -1 : 1;
+	if (!c && x->frame != y->frame)
+		c = x->frame < y->frame ? -1 : 1;
 	return c;
 }
 
-static uint8_t protocol_number(enum trace_protocol p)
-{
-	return p == PROTO_TCP ? IPPROTO_NUM_TCP : p == PROTO_UDP ? IPPROTO_NUM_UDP : IPPROTO_NUM_ICMP;
-}
-
-/* -1, 0, 1 as the request's key is below, equal to or above the quote's (time aside). */
 static int compare_to_quote(const struct request *q, const struct reply *r)
 {
-	if (q->ip_id != r->quoted_ip_id)
-		return q->ip_id < r->quoted_ip_id ? -1 : 1;
-	int c = memcmp(q->dst.b, r->quoted_dst.b, 4);
-	if (!c)
-		c = memcmp(q->src.b, r->quoted_src.b, 4);
-	if (!c && protocol_number(q->proto) != r->quoted_proto)
-		c = protocol_number(q->proto) < r->quoted_proto ? -1 : 1;
-	return c;
+	return compare_id_key(q, r->quoted_ip_id, &r->quoted_dst, &r->quoted_src, r->quoted_proto);
 }
 
 int pairing_match_header_quotes(struct case_model *cm, uint32_t capture)

@@ -73,12 +73,20 @@ size_t build_probe(const struct probe_spec *p, uint8_t *buf, size_t size)
 size_t build_icmp_error(const struct probe_spec *p, const char *from, uint8_t ttl, uint8_t type,
 			uint8_t code, uint8_t quoted_ttl, uint8_t *buf, size_t size)
 {
+	/* IP header and the first 8 bytes, as RFC 792 routers quote */
+	return build_icmp_error_quoting(p, from, ttl, type, code, quoted_ttl, 28, buf, size);
+}
+
+size_t build_icmp_error_quoting(const struct probe_spec *p, const char *from, uint8_t ttl,
+				uint8_t type, uint8_t code, uint8_t quoted_ttl, size_t quote_len,
+				uint8_t *buf, size_t size)
+{
 	uint8_t quote[64];
 	struct probe_spec as_seen = *p;
 	as_seen.ttl = quoted_ttl;
 	size_t qlen = build_probe(&as_seen, quote, sizeof quote);
-	if (qlen > 28)
-		qlen = 28; /* IP header and the first 8 bytes, as RFC 792 routers quote */
+	if (qlen > quote_len)
+		qlen = quote_len;
 	size_t total = 20 + 8 + qlen;
 	if (size < total)
 		abort();

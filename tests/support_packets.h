@@ -25,6 +25,11 @@ size_t build_probe(const struct probe_spec *p, uint8_t *buf, size_t size);
 size_t build_icmp_error(const struct probe_spec *p, const char *from, uint8_t ttl, uint8_t type,
 			uint8_t code, uint8_t quoted_ttl, uint8_t *buf, size_t size);
 
+/* The same, quoting only the first quote_len bytes of the probe (20: the IP header alone). */
+size_t build_icmp_error_quoting(const struct probe_spec *p, const char *from, uint8_t ttl,
+				uint8_t type, uint8_t code, uint8_t quoted_ttl, size_t quote_len,
+				uint8_t *buf, size_t size);
+
 /* The destination's SYN-ACK (TCP probe) or echo reply (ICMP probe), with the given TTL. */
 size_t build_answer(const struct probe_spec *p, uint8_t ttl, uint8_t *buf, size_t size);
 

@@ -15,6 +15,7 @@
 #include "analyzer/pipeline.h"
 #include "dissectors/dissect.h"
 #include "support.h"
+#include "support_packets.h"
 
 struct fixture {
 	struct case_model cm;
@@ -51,6 +52,33 @@ static int take(struct fixture *f, int linktype, const char *hex, uint64_t frame
 	p.wirelen = (uint32_t)n;
 	dissect_frame(&p, linktype, b, (uint32_t)n);
 	return pipeline_take_packet(&f->cm, 0, &p, &f->ix);
+}
+
+/* Raw IP bytes built by support_packets, as frame `frame` at ts_ns. */
+static int take_bytes(struct fixture *f, const uint8_t *b, size_t n, uint64_t frame, int64_t ts_ns)
+{
+	struct packet p;
+	p.frame = frame;
+	p.ts_ns = ts_ns;
+	p.wirelen = (uint32_t)n;
+	dissect_frame(&p, LINKTYPE_RAW, b, (uint32_t)n);
+	return pipeline_take_packet(&f->cm, 0, &p, &f->ix);
+}
+
+static void take_probe(struct fixture *f, const struct probe_spec *p, uint64_t frame, int64_t ts_ns)
+{
+	uint8_t b[128];
+	assert_int_equal(take_bytes(f, b, build_probe(p, b, sizeof b), frame, ts_ns), 1);
+}
+
+/* A router's time exceeded for p (outer TTL 64) quoting quote_len bytes of it with quoted_ttl. */
+static void take_time_exceeded(struct fixture *f, const struct probe_spec *p, uint8_t quoted_ttl,
+			       size_t quote_len, uint64_t frame, int64_t ts_ns)
+{
+	uint8_t b[128];
+	size_t n = build_icmp_error_quoting(p, "198.51.100.1", 64, 11, 0, quoted_ttl, quote_len, b,
+					    sizeof b);
+	assert_int_equal(take_bytes(f, b, n, frame, ts_ns), 1);
 }
 
 /* samples/routed/guest.pcap frames 9 (SYN, TTL 2) and 10 (time exceeded from r1 quoting it). */
@@ -296,6 +324,32 @@ static void header_only_quote_needs_the_ip_id(void **state)
 	assert_false(f->cm.requests.items[0].answered);
 }
 
+/*
+ * DF probes often all carry IP ID 0: a TCP and an ICMP probe to one place
+ * with one IP ID, each answered by a header-only quote. Each quote names its
+ * protocol by number (6, 1); both must find their own probe.
+ */
+static void header_only_quotes_tell_protocols_apart(void **state)
+{
+	struct fixture *f = *state;
+	struct probe_spec syn = { "192.0.2.10", "203.0.113.5", 1, 7, 40000, 80, 1000, 6 };
+	struct probe_spec ping = { "192.0.2.10", "203.0.113.5", 1, 7, 0x1234, 1, 0, 1 };
+	take_probe(f, &syn, 1, 1000000);
+	take_probe(f, &ping, 2, 2000000);
+	take_time_exceeded(f, &ping, 1, 20, 3, 11000000);
+	take_time_exceeded(f, &syn, 1, 20, 4, 12000000);
+	assert_int_equal(f->cm.replies.len, 2);
+	assert_false(f->cm.replies.items[0].quoted_echo_known);
+	assert_false(f->cm.replies.items[1].quoted_ports_known);
+	assert_int_equal(pairing_match_header_quotes(&f->cm, 0), 0);
+	assert_int_equal(f->cm.replies.items[0].request, 1);
+	assert_int_equal(f->cm.replies.items[0].method, MATCH_QUOTE_HEADER);
+	assert_int_equal(f->cm.replies.items[1].request, 0);
+	assert_int_equal(f->cm.replies.items[1].method, MATCH_QUOTE_HEADER);
+	assert_true(f->cm.requests.items[0].answered);
+	assert_true(f->cm.requests.items[1].answered);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -309,6 +363,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(eight_byte_quote_pairs, setup, teardown),
 		cmocka_unit_test_setup_teardown(quote_without_ports_leaves_them_unknown, setup, teardown),
 		cmocka_unit_test_setup_teardown(header_only_quote_needs_the_ip_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(header_only_quotes_tell_protocols_apart, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
