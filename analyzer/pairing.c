@@ -209,9 +209,13 @@ static void link_best(const struct pairing_index *ix, struct case_model *cm, int
 	     i = ix->next[i]) {
 		const struct request *q = &cm->requests.items[i];
 		struct flow_key qk = request_key(q);
-		if (!key_equal(&qk, k) || q->capture != r->capture || q->ts_ns > r->ts_ns)
+		if (!key_equal(&qk, k) || q->capture != r->capture)
 			continue;
+		/* Counted before the time test: requests stamped after the reply cost the
+		 * walk as much as the others, and a capture can hold any number of them. */
 		seen++;
+		if (q->ts_ns > r->ts_ns)
+			continue;
 		enum match_method method = MATCH_NONE;
 		int score = fit(q, r, &method);
 		if (score < 0)

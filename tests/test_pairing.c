@@ -350,6 +350,38 @@ static void header_only_quotes_tell_protocols_apart(void **state)
 	assert_true(f->cm.requests.items[1].answered);
 }
 
+/*
+ * A reply looks at the newest 256 requests of its tuple only, also when they
+ * are stamped after it (an RST timestamped before 40,000 SYNs of one tuple
+ * walked all of them: quadratic). The one SYN before those 300 is not reached.
+ */
+static void candidate_cap_counts_requests_stamped_later(void **state)
+{
+	struct fixture *f = *state;
+	struct probe_spec syn = { "192.0.2.10", "203.0.113.5", 5, 7, 40000, 80, 1000, 6 };
+	take_probe(f, &syn, 1, 1000000000);
+	for (int i = 0; i < 300; i++)
+		take_probe(f, &syn, (uint64_t)i + 2, 100000000000 + i);
+	uint8_t b[128];
+	size_t n = build_answer(&syn, 60, b, sizeof b);
+	b[20 + 13] = 0x14; /* RST, ACK */
+	assert_int_equal(take_bytes(f, b, n, 302, 50000000000), 1);
+	assert_int_equal(f->cm.replies.items[0].kind, REPLY_RST);
+	assert_int_equal(f->cm.replies.items[0].request, -1);
+
+	/* With fewer of them, the SYN sent before the RST is found. */
+	f->cm.requests.len = 0;
+	f->cm.replies.len = 0;
+	pairing_free(&f->ix);
+	assert_int_equal(pairing_init(&f->ix), 0);
+	take_probe(f, &syn, 1, 1000000000);
+	for (int i = 0; i < 100; i++)
+		take_probe(f, &syn, (uint64_t)i + 2, 100000000000 + i);
+	assert_int_equal(take_bytes(f, b, n, 102, 50000000000), 1);
+	assert_int_equal(f->cm.replies.items[0].request, 0);
+	assert_int_equal(f->cm.replies.items[0].method, MATCH_TCP_ACK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -364,6 +396,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(quote_without_ports_leaves_them_unknown, setup, teardown),
 		cmocka_unit_test_setup_teardown(header_only_quote_needs_the_ip_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(header_only_quotes_tell_protocols_apart, setup, teardown),
+		cmocka_unit_test_setup_teardown(candidate_cap_counts_requests_stamped_later, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
