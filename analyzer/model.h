@@ -135,7 +135,7 @@ struct reply {
 
 	int32_t request;
 	enum match_method method;
-	int64_t rtt_ns;
+	int64_t rtt_ns; /* never negative: 0 for a reply stamped before its request (pairing.h) */
 	int32_t counterpart;
 	anomaly_set anomalies;
 

@@ -5,6 +5,7 @@
 
 enum {
 	INITIAL_BUCKETS = 1024,
+	INITIAL_PLACES = 64,
 	/* A hostile capture can send a million requests with one tuple; a reply
 	 * looks at the newest ones only. Real tools never reuse a tuple this often. */
 	MAX_CANDIDATES = 256,
@@ -96,6 +97,45 @@ static int rebuild(struct pairing_index *ix, const struct case_model *cm, size_t
 	return 0;
 }
 
+static size_t place_slot(const struct ip_addr *places, size_t mask, const struct ip_addr *addr)
+{
+	uint64_t h = 1469598103934665603ull;
+	h = (h ^ addr->family) * 1099511628211ull;
+	for (int i = 0; i < 16; i++)
+		h = (h ^ addr->b[i]) * 1099511628211ull;
+	size_t i = (size_t)(h ^ (h >> 29)) & mask;
+	while (places[i].family && !ip_addr_equal(&places[i], addr))
+		i = (i + 1) & mask;
+	return i;
+}
+
+static int note_place(struct pairing_index *ix, const struct ip_addr *addr)
+{
+	if (ix->places_count + 1 > (ix->places_mask + 1) / 2) {
+		size_t cap = (ix->places_mask + 1) * 2;
+		struct ip_addr *grown = calloc(cap, sizeof *grown);
+		if (!grown)
+			return -1;
+		for (size_t i = 0; i <= ix->places_mask; i++)
+			if (ix->places[i].family)
+				grown[place_slot(grown, cap - 1, &ix->places[i])] = ix->places[i];
+		free(ix->places);
+		ix->places = grown;
+		ix->places_mask = cap - 1;
+	}
+	size_t i = place_slot(ix->places, ix->places_mask, addr);
+	if (!ix->places[i].family) {
+		ix->places[i] = *addr;
+		ix->places_count++;
+	}
+	return 0;
+}
+
+bool pairing_place_seen(const struct pairing_index *ix, const struct ip_addr *addr)
+{
+	return addr->family && ix->places[place_slot(ix->places, ix->places_mask, addr)].family;
+}
+
 int pairing_init(struct pairing_index *ix)
 {
 	memset(ix, 0, sizeof *ix);
@@ -105,6 +145,12 @@ int pairing_init(struct pairing_index *ix)
 	for (size_t i = 0; i < INITIAL_BUCKETS; i++)
 		ix->heads[i] = -1;
 	ix->mask = INITIAL_BUCKETS - 1;
+	ix->places = calloc(INITIAL_PLACES, sizeof *ix->places);
+	if (!ix->places) {
+		free(ix->heads);
+		return -1;
+	}
+	ix->places_mask = INITIAL_PLACES - 1;
 	return 0;
 }
 
@@ -112,6 +158,7 @@ void pairing_free(struct pairing_index *ix)
 {
 	free(ix->heads);
 	free(ix->next);
+	free(ix->places);
 	memset(ix, 0, sizeof *ix);
 }
 
@@ -139,7 +186,7 @@ int pairing_add(struct pairing_index *ix, const struct case_model *cm, int32_t r
 	ix->next[request] = ix->heads[b];
 	ix->heads[b] = request;
 	ix->count++;
-	return 0;
+	return note_place(ix, &cm->requests.items[request].dst);
 }
 
 /* How well a candidate request fits the reply; higher is better, negative is no match. */
@@ -197,6 +244,37 @@ static int fit_quoted_echo(const struct request *q, const struct reply *r, enum 
 	return 1;
 }
 
+/* Stamped no later than the reply, give or take the clocks of one capture. */
+static bool sent_in_time(const struct request *q, const struct reply *r)
+{
+	return q->ts_ns <= r->ts_ns || q->ts_ns - r->ts_ns <= PAIRING_CLOCK_SLACK_NS;
+}
+
+/*
+ * Among requests that fit equally well: one not answered yet, then one
+ * stamped before the reply rather than within the slack after it; the
+ * newest-first walks keep the newest of those that remain.
+ */
+static int preference(const struct request *q, const struct reply *r)
+{
+	return (q->answered ? 0 : 2) + (q->ts_ns <= r->ts_ns ? 1 : 0);
+}
+
+static void link_pair(struct case_model *cm, struct request *q, int32_t reply, int32_t request,
+		      enum match_method method)
+{
+	struct reply *r = &cm->replies.items[reply];
+	r->request = request;
+	r->method = method;
+	/* Within the slack the reply may be stamped first: the round trip was too
+	 * short for the capture's clocks to order, and 0 is the closest to it. */
+	r->rtt_ns = r->ts_ns > q->ts_ns ? r->ts_ns - q->ts_ns : 0;
+	if (!q->answered) {
+		q->answered = true;
+		q->reply = reply;
+	}
+}
+
 static void link_best(const struct pairing_index *ix, struct case_model *cm, int32_t reply,
 		      const struct flow_key *k, fit_fn fit)
 {
@@ -214,15 +292,13 @@ static void link_best(const struct pairing_index *ix, struct case_model *cm, int
 		/* Counted before the time test: requests stamped after the reply cost the
 		 * walk as much as the others, and a capture can hold any number of them. */
 		seen++;
-		if (q->ts_ns > r->ts_ns)
+		if (!sent_in_time(q, r))
 			continue;
 		enum match_method method = MATCH_NONE;
 		int score = fit(q, r, &method);
 		if (score < 0)
 			continue;
-		/* Among equals, an unanswered request wins over one already answered:
-		 * the newest-first walk keeps the newest of those that remain. */
-		score = score * 2 + (q->answered ? 0 : 1);
+		score = score * 4 + preference(q, r);
 		if (score > best_score) {
 			best = i;
 			best_score = score;
@@ -237,16 +313,10 @@ static void link_best(const struct pairing_index *ix, struct case_model *cm, int
 	if (ip_id_byte_swapped(q, r) ||
 	    (r->quoted_ip_len != q->ip_len && r->quoted_ip_len == swap16(q->ip_len)))
 		anomaly_add(&r->anomalies, ANOMALY_QUOTE_FIELDS_BYTE_SWAPPED);
-	r->request = best;
-	r->method = best_method;
-	r->rtt_ns = r->ts_ns - q->ts_ns;
-	if (!q->answered) {
-		q->answered = true;
-		q->reply = reply;
-	}
+	link_pair(cm, q, reply, best, best_method);
 }
 
-void pairing_match(const struct pairing_index *ix, struct case_model *cm, int32_t reply)
+static void match(const struct pairing_index *ix, struct case_model *cm, int32_t reply)
 {
 	struct reply *r = &cm->replies.items[reply];
 	struct flow_key k;
@@ -274,6 +344,32 @@ void pairing_match(const struct pairing_index *ix, struct case_model *cm, int32_
 			link_best(ix, cm, reply, &k, fit_quote);
 		}
 		break;
+	}
+}
+
+int pairing_match(struct pairing_index *ix, struct case_model *cm, int32_t reply)
+{
+	const struct reply *r = &cm->replies.items[reply];
+	if (reply_kind_is_error(r->kind) && r->quoted && r->quoted_dst.family &&
+	    note_place(ix, &r->quoted_dst) != 0)
+		return -1;
+	match(ix, cm, reply);
+	return 0;
+}
+
+/* What pairing_match can look up: any answer but an error whose quote stops before the identifiers. */
+static bool pairable(const struct reply *r)
+{
+	return !reply_kind_is_error(r->kind) ||
+	       (r->quoted && (r->quoted_ports_known || r->quoted_echo_known));
+}
+
+void pairing_match_late(const struct pairing_index *ix, struct case_model *cm, uint32_t capture)
+{
+	for (size_t i = 0; i < cm->replies.len; i++) {
+		const struct reply *r = &cm->replies.items[i];
+		if (r->capture == capture && r->request < 0 && pairable(r))
+			match(ix, cm, (int32_t)i);
 	}
 }
 
@@ -349,7 +445,7 @@ int pairing_match_header_quotes(struct case_model *cm, uint32_t capture)
 		struct reply *r = &cm->replies.items[i];
 		if (!header_only_quote(r, capture))
 			continue;
-		/* The first request with the quote's key, then the latest of those sent before the reply. */
+		/* The requests with the quote's key, up to the last one stamped in time for the reply. */
 		size_t lo = 0, hi = n;
 		while (lo < hi) {
 			size_t mid = lo + (hi - lo) / 2;
@@ -358,23 +454,27 @@ int pairing_match_header_quotes(struct case_model *cm, uint32_t capture)
 			else
 				hi = mid;
 		}
+		size_t end = n;
+		for (size_t a = lo; a < end;) {
+			size_t mid = a + (end - a) / 2;
+			const struct request *q = &cm->requests.items[order[mid]];
+			if (compare_to_quote(q, r) == 0 && sent_in_time(q, r))
+				a = mid + 1;
+			else
+				end = mid;
+		}
 		int32_t best = -1;
-		for (size_t p = lo; p < n; p++) {
-			const struct request *q = &cm->requests.items[order[p]];
-			if (compare_to_quote(q, r) != 0 || q->ts_ns > r->ts_ns)
-				break;
-			best = order[p];
+		int best_score = -1;
+		for (size_t p = end, seen = 0; p > lo && seen < MAX_CANDIDATES; p--, seen++) {
+			const struct request *q = &cm->requests.items[order[p - 1]];
+			int score = preference(q, r);
+			if (score > best_score) {
+				best = order[p - 1];
+				best_score = score;
+			}
 		}
-		if (best < 0)
-			continue;
-		struct request *q = &cm->requests.items[best];
-		r->request = best;
-		r->method = MATCH_QUOTE_HEADER;
-		r->rtt_ns = r->ts_ns - q->ts_ns;
-		if (!q->answered) {
-			q->answered = true;
-			q->reply = (int32_t)i;
-		}
+		if (best >= 0)
+			link_pair(cm, &cm->requests.items[best], (int32_t)i, best, MATCH_QUOTE_HEADER);
 	}
 	free(order);
 	return 0;

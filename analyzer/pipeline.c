@@ -288,11 +288,14 @@ int pipeline_take_packet_of_interest(struct case_model *cm, uint32_t capture, co
 
 	if (q && pairing_add(ix, cm, (int32_t)(cm->requests.len - 1)) != 0)
 		return -1;
-	if (r && pairable)
-		pairing_match(ix, cm, (int32_t)(cm->replies.len - 1));
-	/* A SYN-ACK, RST or echo reply that answers nothing kept is ordinary traffic.
-	 * (ICMP errors stay: an error is worth seeing even when its probe is not there.) */
-	if (r && interest && r->request < 0 && !reply_kind_is_error(r->kind)) {
+	if (r && pairable && pairing_match(ix, cm, (int32_t)(cm->replies.len - 1)) != 0)
+		return -1;
+	/* A SYN-ACK, RST or echo reply that answers nothing kept is ordinary traffic,
+	 * unless the guest traced its source: its probe may come later in the file
+	 * or be missing from it. (ICMP errors stay: an error is worth seeing even
+	 * when its probe is not there.) */
+	if (r && interest && r->request < 0 && !reply_kind_is_error(r->kind) &&
+	    !(cm->captures[capture].side == SIDE_GUEST && pairing_place_seen(ix, &r->src))) {
 		cm->replies.len--;
 		return 0;
 	}
@@ -418,6 +421,8 @@ int pipeline_read_capture_showing_progress(struct case_model *cm, const char *pa
 		}
 		c->interesting += (uint64_t)kept;
 	}
+	if (rc == 0)
+		pairing_match_late(&ix, cm, index);
 	if (rc == 0 && pairing_match_header_quotes(cm, index) != 0)
 		rc = error_set(err, EXIT_INTERNAL, "%s: out of memory while pairing", path);
 	wait_for_hash_showing_progress(&progress, reader, c->packets);

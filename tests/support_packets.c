@@ -123,3 +123,41 @@ size_t build_answer(const struct probe_spec *p, uint8_t ttl, uint8_t *buf, size_
 	}
 	return 20 + l4;
 }
+
+/* Little-endian, as the pcap header's magic below says. */
+static void put_le32(FILE *f, uint32_t v)
+{
+	uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
+	if (fwrite(b, 1, 4, f) != 4)
+		abort();
+}
+
+void pcap_file_open(struct pcap_file *pf, const char *path)
+{
+	pf->f = fopen(path, "wb");
+	if (!pf->f)
+		abort();
+	put_le32(pf->f, 0xa1b2c3d4);
+	put_le32(pf->f, 2 | 4u << 16); /* version 2.4 */
+	put_le32(pf->f, 0);
+	put_le32(pf->f, 0);
+	put_le32(pf->f, 65535);
+	put_le32(pf->f, 101); /* LINKTYPE_RAW */
+}
+
+void pcap_file_add(struct pcap_file *pf, int64_t ts_ns, const uint8_t *packet, size_t n)
+{
+	put_le32(pf->f, (uint32_t)(ts_ns / 1000000000));
+	put_le32(pf->f, (uint32_t)(ts_ns % 1000000000 / 1000));
+	put_le32(pf->f, (uint32_t)n);
+	put_le32(pf->f, (uint32_t)n);
+	if (fwrite(packet, 1, n, pf->f) != n)
+		abort();
+}
+
+void pcap_file_close(struct pcap_file *pf)
+{
+	if (fclose(pf->f) != 0)
+		abort();
+	pf->f = NULL;
+}

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct probe_spec {
 	const char *src, *dst;
@@ -32,5 +33,15 @@ size_t build_icmp_error_quoting(const struct probe_spec *p, const char *from, ui
 
 /* The destination's SYN-ACK (TCP probe) or echo reply (ICMP probe), with the given TTL. */
 size_t build_answer(const struct probe_spec *p, uint8_t ttl, uint8_t *buf, size_t size);
+
+/* A raw-IP pcap file (microsecond timestamps) put together packet by packet. */
+struct pcap_file {
+	FILE *f;
+};
+
+/* Creates path with the pcap header; aborts when it cannot. */
+void pcap_file_open(struct pcap_file *pf, const char *path);
+void pcap_file_add(struct pcap_file *pf, int64_t ts_ns, const uint8_t *packet, size_t n);
+void pcap_file_close(struct pcap_file *pf);
 
 #endif

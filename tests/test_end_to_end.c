@@ -24,6 +24,7 @@
 #include <sqlite3.h>
 
 #include "support.h"
+#include "support_packets.h"
 
 struct run {
 	char *dir;
@@ -869,6 +870,53 @@ static void host_copy_of_the_guest_is_refused(void **state)
 	free(src);
 }
 
+/* A run on a capture the test wrote into its own temporary directory (r->dir). */
+static void run_analyze_built(struct run *r, const char *capture)
+{
+	snprintf(r->out, sizeof r->out, "%s/case", r->dir);
+	snprintf(r->stdout_path, sizeof r->stdout_path, "%s/stdout", r->dir);
+	snprintf(r->stderr_path, sizeof r->stderr_path, "%s/stderr", r->dir);
+	char args[2048];
+	snprintf(args, sizeof args, "analyze '%s' -o '%s'", capture, r->out);
+	r->rc = run_ttlsleuth(args, r->stdout_path, r->stderr_path);
+}
+
+/*
+ * A TCP trace written in timestamp order by a capture that stamped each
+ * answer 20 us before its probe: the answers come first in the file. The
+ * router's time exceeded and the destination's SYN-ACK both pair, with an
+ * RTT of 0 rather than a negative one.
+ */
+static void answers_stamped_before_their_probes(void **state)
+{
+	(void)state;
+	struct run r;
+	r.dir = make_temp_dir();
+	char path[700];
+	snprintf(path, sizeof path, "%s/reordered.pcap", r.dir);
+	struct pcap_file pf;
+	pcap_file_open(&pf, path);
+	uint8_t b[128];
+	for (uint8_t ttl = 1; ttl <= 2; ttl++) {
+		struct probe_spec p = { "192.0.2.10", "203.0.113.10", ttl, (uint16_t)(0x1000 + ttl),
+					(uint16_t)(40000 + ttl), 80, 0x10000000u + ttl, 6 };
+		int64_t sent = 1764806400000000000 + ttl * 1000000;
+		size_t n = ttl == 1 ? build_icmp_error(&p, "192.0.2.1", 64, 11, 0, 1, b, sizeof b)
+				    : build_answer(&p, 63, b, sizeof b);
+		pcap_file_add(&pf, sent - 20000, b, n);
+		pcap_file_add(&pf, sent, b, build_probe(&p, b, sizeof b));
+	}
+	pcap_file_close(&pf);
+	run_analyze_built(&r, path);
+	assert_int_equal(r.rc, 0);
+	xmlDocPtr doc = load_report(&r);
+	assert_hops(doc, 1, "192.0.2.1,203.0.113.10");
+	assert_xpath(doc, "/report/traces/trace[1]/hop[2]/@rtt-ms", "0.000");
+	xmlFreeDoc(doc);
+	assert_int_equal(sql_int(&r, "SELECT count(*) FROM pairs WHERE rtt_ns = 0"), 2);
+	remove_temp_dir(r.dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -890,6 +938,7 @@ int main(void)
 		cmocka_unit_test(host_any_capture_keeps_the_reset_value),
 		cmocka_unit_test(host_capture_on_the_guest_side),
 		cmocka_unit_test(swapped_captures_are_named),
+		cmocka_unit_test(answers_stamped_before_their_probes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -382,6 +382,55 @@ static void candidate_cap_counts_requests_stamped_later(void **state)
 	assert_int_equal(f->cm.replies.items[0].method, MATCH_TCP_ACK);
 }
 
+/* A multi-queue capture stamped the answer 20 us before its probe: still its answer, RTT 0. */
+static void answer_stamped_just_before_its_probe_pairs(void **state)
+{
+	struct fixture *f = *state;
+	struct probe_spec udp = { "192.0.2.10", "203.0.113.5", 1, 0x100, 45000, 33434, 0, 17 };
+	take_probe(f, &udp, 1, 10000000);
+	take_time_exceeded(f, &udp, 1, 28, 2, 10000000 - 20000);
+	const struct reply *r = &f->cm.replies.items[0];
+	assert_int_equal(r->request, 0);
+	assert_int_equal(r->method, MATCH_QUOTE_EXACT);
+	assert_int_equal(r->rtt_ns, 0);
+
+	/* 2 ms is no clock's disorder: the probe was sent after that answer. */
+	struct probe_spec next = udp;
+	next.dport++;
+	take_probe(f, &next, 3, 20000000);
+	take_time_exceeded(f, &next, 1, 28, 4, 20000000 - 2000000);
+	assert_int_equal(f->cm.replies.items[1].request, -1);
+}
+
+/* Written in timestamp order, the answer comes first in the file: paired once the capture is read. */
+static void answer_before_its_probe_in_the_file_pairs_late(void **state)
+{
+	struct fixture *f = *state;
+	struct probe_spec udp = { "192.0.2.10", "203.0.113.5", 1, 0x100, 45000, 33434, 0, 17 };
+	take_time_exceeded(f, &udp, 1, 28, 1, 10000000 - 20000);
+	take_probe(f, &udp, 2, 10000000);
+	assert_int_equal(f->cm.replies.items[0].request, -1);
+	pairing_match_late(&f->ix, &f->cm, 0);
+	const struct reply *r = &f->cm.replies.items[0];
+	assert_int_equal(r->request, 0);
+	assert_int_equal(r->rtt_ns, 0);
+	assert_int_equal(f->cm.requests.items[0].reply, 0);
+}
+
+/* Two unanswered requests of one tuple: the one stamped before the answer, not the one just after. */
+static void request_before_the_answer_is_preferred(void **state)
+{
+	struct fixture *f = *state;
+	struct probe_spec syn = { "192.0.2.10", "203.0.113.5", 3, 7, 40000, 80, 1000, 6 };
+	take_probe(f, &syn, 1, 10000000);
+	take_probe(f, &syn, 2, 10500000);
+	uint8_t b[128];
+	assert_int_equal(take_bytes(f, b, build_answer(&syn, 61, b, sizeof b), 3, 10400000), 1);
+	const struct reply *r = &f->cm.replies.items[0];
+	assert_int_equal(r->request, 0);
+	assert_int_equal(r->rtt_ns, 400000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -397,6 +446,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(header_only_quote_needs_the_ip_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(header_only_quotes_tell_protocols_apart, setup, teardown),
 		cmocka_unit_test_setup_teardown(candidate_cap_counts_requests_stamped_later, setup, teardown),
+		cmocka_unit_test_setup_teardown(answer_stamped_just_before_its_probe_pairs, setup, teardown),
+		cmocka_unit_test_setup_teardown(answer_before_its_probe_in_the_file_pairs_late, setup, teardown),
+		cmocka_unit_test_setup_teardown(request_before_the_answer_is_preferred, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
