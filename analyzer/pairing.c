@@ -244,6 +244,19 @@ static int fit_quoted_echo(const struct request *q, const struct reply *r, enum 
 	return 1;
 }
 
+/*
+ * A router's time exceeded quotes the probe with TTL 1 or 0, slirp's forged
+ * one with the TTL the guest sent, the VirtualBox NAT's with one less: never
+ * more than the probe was sent with, so a request sent with less is not the
+ * one it answers. Other errors may quote more: a NAT that resets the TTL on
+ * the way out makes the destination's port unreachable quote 61 for a probe
+ * the guest sent with TTL 2 (samples/lab/nat-network-v4).
+ */
+static bool quotes_more_ttl_than_sent(const struct request *q, const struct reply *r)
+{
+	return r->kind == REPLY_TIME_EXCEEDED && r->icmp_code == 0 && r->quoted && q->ttl < r->quoted_ttl;
+}
+
 /* Stamped no later than the reply, give or take the clocks of one capture. */
 static bool sent_in_time(const struct request *q, const struct reply *r)
 {
@@ -292,7 +305,7 @@ static void link_best(const struct pairing_index *ix, struct case_model *cm, int
 		/* Counted before the time test: requests stamped after the reply cost the
 		 * walk as much as the others, and a capture can hold any number of them. */
 		seen++;
-		if (!sent_in_time(q, r))
+		if (!sent_in_time(q, r) || quotes_more_ttl_than_sent(q, r))
 			continue;
 		enum match_method method = MATCH_NONE;
 		int score = fit(q, r, &method);
@@ -467,6 +480,8 @@ int pairing_match_header_quotes(struct case_model *cm, uint32_t capture)
 		int best_score = -1;
 		for (size_t p = end, seen = 0; p > lo && seen < MAX_CANDIDATES; p--, seen++) {
 			const struct request *q = &cm->requests.items[order[p - 1]];
+			if (quotes_more_ttl_than_sent(q, r))
+				continue;
 			int score = preference(q, r);
 			if (score > best_score) {
 				best = order[p - 1];

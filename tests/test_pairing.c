@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -431,6 +432,61 @@ static void request_before_the_answer_is_preferred(void **state)
 	assert_int_equal(r->rtt_ns, 400000);
 }
 
+/*
+ * Nothing quotes a TTL above the one the probe was sent with (routers quote 1
+ * or 0, slirp the TTL sent). Echo probes sharing id and sequence, TTL 2 then
+ * TTL 1, and a forged time exceeded quoting TTL 2 with an IP ID of neither:
+ * it answers the TTL-2 probe, not the newer TTL-1 one.
+ */
+static void time_exceeded_never_quotes_more_ttl_than_sent(void **state)
+{
+	struct fixture *f = *state;
+	struct probe_spec ttl2 = { "192.0.2.10", "203.0.113.5", 2, 0x20, 0x7777, 1, 0, 1 };
+	struct probe_spec ttl1 = ttl2;
+	ttl1.ttl = 1;
+	ttl1.ip_id = 0x21;
+	take_probe(f, &ttl2, 1, 1000000);
+	take_probe(f, &ttl1, 2, 2000000);
+	struct probe_spec quoted = ttl2;
+	quoted.ip_id = 0x99;
+	take_time_exceeded(f, &quoted, 2, 28, 3, 3000000);
+	assert_int_equal(f->cm.replies.items[0].request, 0);
+
+	/* A header-only quote of TTL 2 naming the TTL-1 probe's IP ID answers no probe. */
+	take_time_exceeded(f, &ttl1, 2, 20, 4, 4000000);
+	take_time_exceeded(f, &ttl1, 1, 20, 5, 5000000);
+	assert_int_equal(pairing_match_header_quotes(&f->cm, 0), 0);
+	assert_int_equal(f->cm.replies.items[1].request, -1);
+	assert_int_equal(f->cm.replies.items[2].request, 1);
+}
+
+/*
+ * yu000000-creato_icmp-analyzer traceroute.pcap: echo probes with TTL 1-5,
+ * time exceededs quoting only the IP header, all with the TTL-1 probe's IP ID
+ * and TTL 1-5. Only the one quoting TTL 1 (frame 2) answers that probe.
+ */
+static void corpus_quotes_of_higher_ttls_stay_unpaired(void **state)
+{
+	(void)state;
+	char *path = source_path("../shared/corpus/public/yu000000-creato_icmp-analyzer/traceroute.pcap");
+	struct case_model cm;
+	case_init(&cm);
+	struct error err = { 0 };
+	assert_int_equal(pipeline_read_capture(&cm, path, SIDE_GUEST, &err), 0);
+	int paired = 0;
+	for (size_t i = 0; i < cm.replies.len; i++) {
+		const struct reply *r = &cm.replies.items[i];
+		if (r->kind != REPLY_TIME_EXCEEDED || r->request < 0)
+			continue;
+		paired++;
+		assert_int_equal(r->frame, 2);
+		assert_int_equal(cm.requests.items[r->request].ttl, 1);
+	}
+	assert_int_equal(paired, 1);
+	case_free(&cm);
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -449,6 +505,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(answer_stamped_just_before_its_probe_pairs, setup, teardown),
 		cmocka_unit_test_setup_teardown(answer_before_its_probe_in_the_file_pairs_late, setup, teardown),
 		cmocka_unit_test_setup_teardown(request_before_the_answer_is_preferred, setup, teardown),
+		cmocka_unit_test_setup_teardown(time_exceeded_never_quotes_more_ttl_than_sent, setup, teardown),
+		cmocka_unit_test(corpus_quotes_of_higher_ttls_stay_unpaired),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
