@@ -225,7 +225,7 @@ static const char schema_sql[] =
 	"	kind TEXT, -- kind of the first answer (as in replies.kind); NULL if none\n"
 	"	reply_ttl INTEGER, -- TTL of the first answer as received; NULL if none\n"
 	"	quoted_ttl INTEGER, -- TTL the router saw, from its quote; NULL unless an ICMP error answered\n"
-	"	rtt_ns INTEGER, -- best round trip; NULL if no answer\n"
+	"	rtt_ns INTEGER, -- best round trip; NULL if no answer, or no probe to time it from (a trace rebuilt from answers)\n"
 	"	probe_frame INTEGER, -- frame of the probe shown\n"
 	"	reply_frame INTEGER, -- frame of the answer shown; NULL if none\n"
 	"	request_id INTEGER REFERENCES requests(id), -- the probe shown\n"
@@ -868,7 +868,7 @@ static int insert_hop(struct store *s, size_t trace_id, const struct hop *h)
 	put_text(&r, answered ? reply_kind_name(h->kind) : NULL);
 	put_int_if(&r, answered, h->reply_ttl);
 	put_int_if(&r, answered && is_icmp_error(h->kind), h->quoted_ttl);
-	put_int_if(&r, answered, h->rtt_ns);
+	put_int_if(&r, answered && h->rtt_ns >= 0, h->rtt_ns); /* -1: no probe to time it from */
 	put_int_if(&r, h->probe_frame != 0, (int64_t)h->probe_frame);
 	put_int_if(&r, answered && h->reply_frame != 0, (int64_t)h->reply_frame);
 	put_index(&r, h->request, cm->requests.len);

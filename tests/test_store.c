@@ -826,6 +826,55 @@ static void test_empty_case(void **state)
 	case_free(&cm);
 }
 
+/*
+ * A hop of a trace rebuilt from answers alone has no probe, so no round trip
+ * (rtt_ns -1 in the model): NULL in the store, as the schema says, not -1 ns.
+ */
+static void test_unknown_round_trip_is_null(void **state)
+{
+	(void)state;
+	struct case_model cm;
+	case_init(&cm);
+	add_capture(&cm, SIDE_GUEST, "/cases/guest.pcap", "guest.pcap", "pcap", 1);
+	struct trace *t = VEC_PUSH(&cm.traces);
+	assert_non_null(t);
+	VEC_INIT(&t->hops, 256);
+	t->proto = PROTO_UDP;
+	t->src = addr("192.0.2.10");
+	t->dst = addr("203.0.113.5");
+	t->rebuilt_from_replies = true;
+	t->answered = 1;
+	t->max_ttl = 1;
+	t->reset_ttl = t->egress_ttl = t->ingress_ttl = t->true_distance = -1;
+	t->confidence = "";
+	struct hop *h = VEC_PUSH(&t->hops);
+	assert_non_null(h);
+	h->ttl = 1;
+	h->addr = addr("192.0.2.1");
+	h->answers = 1;
+	h->kind = REPLY_TIME_EXCEEDED;
+	h->reply_ttl = 64;
+	h->quoted_ttl = 1;
+	h->rtt_ns = -1;
+	h->reply_frame = 1;
+	h->request = h->reply = -1;
+	char *dir = make_temp_dir();
+	char *path = join_path(dir, "rebuilt.sqlite");
+	char err[512];
+	if (store_write_case(&cm, path, err, sizeof err) != 0)
+		fail_msg("store_write_case: %s", err);
+	sqlite3 *db = open_store(path);
+	assert_query_null(db, "SELECT rtt_ns FROM hops");
+	assert_query_null(db, "SELECT rtt_ms FROM trace_hops");
+	assert_query_text(db, "SELECT address_text || ' ' || kind FROM hops", "192.0.2.1 time-exceeded");
+	sqlite3_close(db);
+	unlink(path);
+	rmdir(dir);
+	free(path);
+	free(dir);
+	case_free(&cm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -844,6 +893,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_strings_round_trip),
 		cmocka_unit_test(test_failure_midway_removes_the_file),
 		cmocka_unit_test(test_empty_case),
+		cmocka_unit_test(test_unknown_round_trip_is_null),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
