@@ -221,12 +221,19 @@ static int add_trace(struct case_model *cm, uint32_t capture, const int32_t *mem
 	return build_hops(cm, t, members, n);
 }
 
+/* Frame of each new trace's first probe, by the index it had before the sort below. */
+static const uint64_t *sort_first_frames;
+
 static int compare_trace_start(const void *a, const void *b)
 {
 	const struct trace *x = a, *y = b;
 	if (x->first_ts_ns != y->first_ts_ns)
 		return x->first_ts_ns < y->first_ts_ns ? -1 : 1;
-	return (int)x->proto - (int)y->proto;
+	if (x->proto != y->proto)
+		return (int)x->proto - (int)y->proto;
+	/* Started together (a coarse clock, or tools run in parallel): in file order. */
+	uint64_t fx = sort_first_frames[x->true_distance], fy = sort_first_frames[y->true_distance];
+	return (fx > fy) - (fx < fy);
 }
 
 int traces_build(struct case_model *cm, uint32_t capture)
@@ -247,6 +254,12 @@ int traces_build(struct case_model *cm, uint32_t capture)
 	qsort(order, n, sizeof *order, compare_for_grouping);
 
 	size_t first_trace = cm->traces.len;
+	/* At most one trace per probe; a trace's first probe is the first of its group. */
+	uint64_t *first_frames = malloc(n * sizeof *first_frames);
+	if (!first_frames) {
+		free(order);
+		return -1;
+	}
 	int rc = 0;
 	size_t start = 0;
 	for (size_t i = 1; i <= n && rc == 0; i++) {
@@ -257,25 +270,36 @@ int traces_build(struct case_model *cm, uint32_t capture)
 			split = compare_group(prev, q) != 0 || q->ts_ns - prev->ts_ns > TRACE_GAP_NS;
 		}
 		if (split) {
+			size_t before = cm->traces.len;
 			rc = add_trace(cm, capture, order + start, i - start);
+			if (cm->traces.len > before)
+				first_frames[before - first_trace] = cm->requests.items[order[start]].frame;
 			start = i;
 		}
 	}
 	free(order);
-	if (rc != 0)
+	if (rc != 0) {
+		free(first_frames);
 		return rc;
+	}
 
 	/* Report traces in the order they started; requests point at traces by index, so renumber. */
 	size_t count = cm->traces.len - first_trace;
-	if (count == 0) /* every group was set aside (see add_trace): nothing to renumber */
+	if (count == 0) { /* every group was set aside (see add_trace): nothing to renumber */
+		free(first_frames);
 		return 0;
+	}
 	struct trace *ts = cm->traces.items + first_trace;
 	int32_t *old_index = malloc(count * sizeof *old_index);
-	if (!old_index)
+	if (!old_index) {
+		free(first_frames);
 		return -1;
+	}
 	for (size_t i = 0; i < count; i++)
 		ts[i].true_distance = (int)i; /* temporarily carries the old index through the sort */
+	sort_first_frames = first_frames;
 	qsort(ts, count, sizeof *ts, compare_trace_start);
+	free(first_frames);
 	for (size_t i = 0; i < count; i++) {
 		old_index[ts[i].true_distance] = (int32_t)(first_trace + i);
 		ts[i].true_distance = -1;

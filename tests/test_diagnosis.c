@@ -126,6 +126,13 @@ static void probe(struct scenario *s, const struct probe_spec *p)
 	feed(s, b, build_probe(p, b, sizeof b));
 }
 
+/* A probe stamped ts_ns, whatever came before it. */
+static void probe_at(struct scenario *s, const struct probe_spec *p, int64_t ts_ns)
+{
+	s->ts = ts_ns - 1000000;
+	probe(s, p);
+}
+
 static void router_says(struct scenario *s, const struct probe_spec *p, const char *router, uint8_t ttl,
 			uint8_t code)
 {
@@ -182,6 +189,36 @@ static bool has_finding(const struct case_model *cm, enum finding_kind kind)
 		if (cm->findings.items[i].kind == kind)
 			return true;
 	return false;
+}
+
+/*
+ * Two UDP traces whose first probes carry one timestamp (a coarse clock):
+ * reported in file order, whatever order the grouping put them in (by
+ * destination, so 203.0.113.10 before 203.0.113.20) and however qsort
+ * treats equals.
+ */
+static void traces_starting_together_keep_file_order(void **state)
+{
+	struct scenario *s = *state;
+	for (uint8_t ttl = 1; ttl <= 2; ttl++) {
+		struct probe_spec far = { "192.0.2.10", "203.0.113.20", ttl, (uint16_t)(0x100 + ttl),
+					  45000, (uint16_t)(33434 + ttl), 0, 17 };
+		struct probe_spec near = far;
+		near.dst = "203.0.113.10";
+		near.sport = 45001;
+		probe_at(s, &far, 1000000000 + ttl * 10000000);
+		probe_at(s, &near, 1000000000 + ttl * 10000000);
+	}
+	diagnose(s);
+	assert_int_equal(s->cm.traces.len, 2);
+	char a[64];
+	ip_addr_format(&s->cm.traces.items[0].dst, a, sizeof a);
+	assert_string_equal(a, "203.0.113.20");
+	ip_addr_format(&s->cm.traces.items[1].dst, a, sizeof a);
+	assert_string_equal(a, "203.0.113.10");
+	/* Requests follow their trace through the renumbering. */
+	assert_int_equal(s->cm.requests.items[0].trace, 0);
+	assert_int_equal(s->cm.requests.items[1].trace, 1);
 }
 
 static void healthy_path(void **state)
@@ -572,6 +609,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(healthy_path, setup, teardown),
+		cmocka_unit_test_setup_teardown(traces_starting_together_keep_file_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(nat_mode_pattern, setup, teardown),
 		cmocka_unit_test_setup_teardown(udp_reset_remedy, setup, teardown),
 		cmocka_unit_test_setup_teardown(nat_network_pattern, setup, teardown),
