@@ -272,9 +272,7 @@ static int32_t *distance_witnesses(const struct case_model *cm)
 
 static const struct hop *destination_hop(const struct trace *t)
 {
-	if (!t->reached_ttl || t->hops.len < t->reached_ttl)
-		return NULL;
-	return &t->hops.items[t->reached_ttl - 1];
+	return t->reached_ttl ? trace_hop_at(t, t->reached_ttl) : NULL;
 }
 
 static int compare_neighbors(const void *a, const void *b)

@@ -173,7 +173,8 @@ struct trace {
 	uint8_t max_ttl;
 	uint8_t reached_ttl; /* lowest TTL the destination answered; 0 if never */
 	bool rebuilt_from_replies; /* no probes in the capture: hops from the errors' quotes */
-	VEC(struct hop) hops; /* TTL 1 up to reached_ttl (or max_ttl) */
+	VEC(struct hop) hops; /* each TTL probed, rising, up to reached_ttl (or max_ttl):
+				 a TTL no probe was sent with has no hop (trace_hop_at) */
 
 	enum verdict verdict;
 	enum direction direction;

@@ -125,8 +125,9 @@ static void score_behaviour(struct score *s, const struct case_model *cm, uint32
 		add(s, FAMILY_VIRTUALBOX, 2, "quotes rebuilt with byte-swapped fields, as the VirtualBox NAT does");
 	for (size_t i = 0; i < cm->traces.len; i++) {
 		const struct trace *t = &cm->traces.items[i];
-		if (t->capture == guest && t->hops.len && t->hops.items[0].answers &&
-		    !t->hops.items[0].is_destination && t->hops.items[0].reply_ttl == 128) {
+		if (t->capture == guest && t->hops.len && t->hops.items[0].ttl == 1 &&
+		    t->hops.items[0].answers && !t->hops.items[0].is_destination &&
+		    t->hops.items[0].reply_ttl == 128) {
 			add(s, FAMILY_HYPERV, 1, "hop 1 answers with TTL 128, as the Windows host NAT does");
 			break;
 		}
@@ -164,7 +165,7 @@ static bool observe(const struct case_model *cm, uint32_t guest, struct ip_addr 
 		memcpy(nic, q->src_mac, 6);
 		memcpy(gateway_mac, q->dst_mac, 6);
 		*frame = q->frame;
-		if (h->answers && !h->is_destination)
+		if (h->ttl == 1 && h->answers && !h->is_destination) /* traceroute -f: no hop 1 */
 			*gateway = &h->addr;
 		found = true;
 	}

@@ -56,6 +56,19 @@ static int compare_for_grouping(const void *a, const void *b)
 	return c;
 }
 
+const struct hop *trace_hop_at(const struct trace *t, unsigned ttl)
+{
+	size_t lo = 0, hi = t->hops.len;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->hops.items[mid].ttl < ttl)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < t->hops.len && t->hops.items[lo].ttl == ttl ? &t->hops.items[lo] : NULL;
+}
+
 bool reply_from_destination(const struct trace *t, const struct reply *r)
 {
 	switch (r->kind) {
@@ -158,8 +171,15 @@ static int build_hops(struct case_model *cm, struct trace *t, const int32_t *mem
 	}
 	t->reached_ttl = reached;
 	uint8_t last = reached ? reached : t->max_ttl;
+	/* A TTL no probe was sent with (traceroute -f, a tool that skips some) is no
+	 * silent hop: it gets no hop at all. */
+	bool probed[TRACE_TTL_MAX + 1] = { false };
+	for (size_t i = 0; i < n; i++)
+		probed[cm->requests.items[members[i]].ttl] = true;
 	VEC_INIT(&t->hops, 256);
 	for (unsigned ttl = 1; ttl <= last; ttl++) {
+		if (!probed[ttl])
+			continue;
 		struct hop *h = VEC_PUSH(&t->hops);
 		if (!h)
 			return -1;

@@ -19,6 +19,9 @@ int traces_build(struct case_model *cm, uint32_t capture);
 /* Adds traces for answers whose probes are not in the capture (traces_rebuilt.c). */
 int traces_rebuild_from_replies(struct case_model *cm, uint32_t capture);
 
+/* The hop of the trace at that TTL, or NULL: a TTL never probed has none. */
+const struct hop *trace_hop_at(const struct trace *t, unsigned ttl);
+
 /* Whether the reply came from the trace's destination rather than a router on the way. */
 bool reply_from_destination(const struct trace *t, const struct reply *r);
 

@@ -267,7 +267,9 @@ static void write_trace_facts(FILE *out, const struct case_model *cm, const stru
 	fact(out, "Probes", buf);
 	if (process_name_of(cm, t->process))
 		fact(out, "Sent by", process_name_of(cm, t->process));
-	snprintf(buf, sizeof buf, "1\xe2\x80\x93%u", t->max_ttl);
+	/* From the first TTL probed: traceroute -f starts above 1. */
+	snprintf(buf, sizeof buf, "%u\xe2\x80\x93%u", t->hops.len ? t->hops.items[0].ttl : 1u,
+		 t->max_ttl);
 	/* A trace rebuilt from answers has no probes: its TTLs are estimated from the answers. */
 	fact(out, t->rebuilt_from_replies ? "TTLs (estimated from the answers)" : "TTLs probed", buf);
 	raw(out, "<div>");

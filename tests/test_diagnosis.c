@@ -221,6 +221,37 @@ static void traces_starting_together_keep_file_order(void **state)
 	assert_int_equal(s->cm.requests.items[1].trace, 1);
 }
 
+/*
+ * traceroute -f 3: TTLs 1 and 2 were never probed, so they are no hops (a
+ * silent hop is a TTL probed without answer); TTL 5 was skipped too. The
+ * destination, at TTL 6, is still found.
+ */
+static void hops_only_for_ttls_probed(void **state)
+{
+	struct scenario *s = *state;
+	const char *routers[] = { "", "", "198.51.100.3", "198.51.100.4" };
+	for (uint8_t ttl = 3; ttl <= 6; ttl++) {
+		if (ttl == 5)
+			continue;
+		struct probe_spec p = tcp_probe(ttl);
+		probe(s, &p);
+		if (ttl < 5)
+			router_says(s, &p, routers[ttl - 1], (uint8_t)(65 - ttl), 0);
+		else
+			destination_answers(s, &p, 59);
+	}
+	diagnose(s);
+	const struct trace *t = &s->cm.traces.items[0];
+	assert_hops(t, "198.51.100.3,198.51.100.4,203.0.113.10");
+	assert_int_equal(t->hops.items[0].ttl, 3);
+	assert_int_equal(t->hops.items[2].ttl, 6);
+	assert_int_equal(t->reached_ttl, 6);
+	assert_null(trace_hop_at(t, 5));
+	assert_ptr_equal(trace_hop_at(t, 6), &t->hops.items[2]);
+	assert_int_equal(t->verdict, VERDICT_NO_TTL_RESET);
+	assert_false(has_finding(&s->cm, FINDING_DESTINATION_NOT_REACHED));
+}
+
 static void healthy_path(void **state)
 {
 	struct scenario *s = *state;
@@ -610,6 +641,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(healthy_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(traces_starting_together_keep_file_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(hops_only_for_ttls_probed, setup, teardown),
 		cmocka_unit_test_setup_teardown(nat_mode_pattern, setup, teardown),
 		cmocka_unit_test_setup_teardown(udp_reset_remedy, setup, teardown),
 		cmocka_unit_test_setup_teardown(nat_network_pattern, setup, teardown),

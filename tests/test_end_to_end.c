@@ -917,6 +917,52 @@ static void answers_stamped_before_their_probes(void **state)
 	remove_temp_dir(r.dir);
 }
 
+/*
+ * traceroute -f 3 on a 4-hop path: TTLs 1 and 2 were never probed. The XML
+ * report has no hop for them (a hop with an empty address is a silent one),
+ * and the HTML says which TTLs were probed.
+ */
+static void first_ttl_above_one_shows_no_silent_hops(void **state)
+{
+	(void)state;
+	struct run r;
+	r.dir = make_temp_dir();
+	char path[700];
+	snprintf(path, sizeof path, "%s/first-ttl-3.pcap", r.dir);
+	struct pcap_file pf;
+	pcap_file_open(&pf, path);
+	uint8_t b[128];
+	for (uint8_t ttl = 3; ttl <= 5; ttl++) {
+		struct probe_spec p = { "192.0.2.10", "203.0.113.10", ttl, (uint16_t)(0x1000 + ttl),
+					45000, (uint16_t)(33434 + ttl), 0, 17 };
+		int64_t sent = 1764806400000000000 + ttl * 1000000;
+		pcap_file_add(&pf, sent, b, build_probe(&p, b, sizeof b));
+		size_t n = ttl < 5 ? build_icmp_error(&p, ttl == 3 ? "198.51.100.3" : "198.51.100.4",
+						      (uint8_t)(256 - ttl), 11, 0, 1, b, sizeof b)
+				   : build_icmp_error(&p, "203.0.113.10", 60, 3, 3, 1, b, sizeof b);
+		pcap_file_add(&pf, sent + 300000, b, n);
+	}
+	pcap_file_close(&pf);
+	run_analyze_built(&r, path);
+	assert_int_equal(r.rc, 0);
+	xmlDocPtr doc = load_report(&r);
+	assert_int_equal((int)xpath_number(doc, "count(/report/traces/trace[1]/hop)"), 3);
+	assert_xpath(doc, "/report/traces/trace[1]/hop[1]/@ttl", "3");
+	assert_xpath(doc, "/report/traces/trace[1]/hop[1]/@address", "198.51.100.3");
+	assert_xpath(doc, "/report/traces/trace[1]/hop[3]/@ttl", "5");
+	assert_xpath(doc, "/report/traces/trace[1]/hop[3]/@destination", "true");
+	assert_xpath(doc, "/report/traces/trace[1]/@verdict", "no-ttl-reset");
+	xmlFreeDoc(doc);
+	char html[700];
+	snprintf(html, sizeof html, "%s/report.html", r.out);
+	char *page = slurp_file(html, NULL);
+	assert_non_null(page);
+	assert_non_null(strstr(page, "<dt>TTLs probed</dt><dd>3\xe2\x80\x93" "5</dd>"));
+	assert_null(strstr(page, "TTL 1: no answer"));
+	free(page);
+	remove_temp_dir(r.dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -939,6 +985,7 @@ int main(void)
 		cmocka_unit_test(host_capture_on_the_guest_side),
 		cmocka_unit_test(swapped_captures_are_named),
 		cmocka_unit_test(answers_stamped_before_their_probes),
+		cmocka_unit_test(first_ttl_above_one_shows_no_silent_hops),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
