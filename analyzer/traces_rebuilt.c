@@ -6,6 +6,9 @@
  * estimated from how far the answer travelled (its TTL below the nearest usual
  * initial TTL) plus, for an answer from the destination, how much TTL the
  * probe still had when it arrived (the quoted TTL). Such traces are flagged.
+ *
+ * Every step sorts or searches: a capture of nothing but errors can hold a
+ * million of them.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +16,17 @@
 #include "analyzer/diagnose.h"
 #include "analyzer/traces.h"
 
-static const struct reply *sort_replies;
+/* One answer of a trace to rebuild, with the probe's flow as its quote names it. */
+struct member {
+	int32_t reply;
+	struct ip_addr src, dst;
+	struct ip_addr responder; /* who sent the answer */
+	enum trace_protocol proto;
+	uint16_t dport; /* TCP only: UDP traceroute changes it at every probe */
+	int64_t ts_ns;
+	uint64_t frame;
+	unsigned ttl; /* estimated TTL of the probe */
+};
 
 static int compare_addr(const struct ip_addr *a, const struct ip_addr *b)
 {
@@ -22,28 +35,40 @@ static int compare_addr(const struct ip_addr *a, const struct ip_addr *b)
 	return memcmp(a->b, b->b, 16);
 }
 
-static int compare_group(const struct reply *x, const struct reply *y)
+static int compare_flow(const struct member *x, const struct member *y)
 {
-	int c = compare_addr(&x->quoted_src, &y->quoted_src);
+	int c = compare_addr(&x->src, &y->src);
 	if (!c)
-		c = compare_addr(&x->quoted_dst, &y->quoted_dst);
-	if (!c && x->quoted_proto != y->quoted_proto)
-		c = x->quoted_proto < y->quoted_proto ? -1 : 1;
-	if (!c && x->quoted_proto == IPPROTO_NUM_TCP && x->quoted_dport != y->quoted_dport)
-		c = x->quoted_dport < y->quoted_dport ? -1 : 1;
+		c = compare_addr(&x->dst, &y->dst);
+	if (!c && x->proto != y->proto)
+		c = x->proto < y->proto ? -1 : 1;
+	if (!c && x->dport != y->dport)
+		c = x->dport < y->dport ? -1 : 1;
 	return c;
 }
 
+static int compare_time(const struct member *x, const struct member *y)
+{
+	if (x->ts_ns != y->ts_ns)
+		return x->ts_ns < y->ts_ns ? -1 : 1;
+	return (x->frame > y->frame) - (x->frame < y->frame);
+}
+
+/* By flow, then in the order the answers came. */
 static int compare_for_grouping(const void *a, const void *b)
 {
-	const struct reply *x = &sort_replies[*(const int32_t *)a];
-	const struct reply *y = &sort_replies[*(const int32_t *)b];
-	int c = compare_group(x, y);
-	if (!c && x->ts_ns != y->ts_ns)
-		c = x->ts_ns < y->ts_ns ? -1 : 1;
-	if (!c)
-		c = (x->frame > y->frame) - (x->frame < y->frame);
-	return c;
+	int c = compare_flow(a, b);
+	return c ? c : compare_time(a, b);
+}
+
+/* By estimated TTL, then by who answered, then in the order they came. */
+static int compare_for_hops(const void *a, const void *b)
+{
+	const struct member *x = a, *y = b;
+	if (x->ttl != y->ttl)
+		return x->ttl < y->ttl ? -1 : 1;
+	int c = compare_addr(&x->responder, &y->responder);
+	return c ? c : compare_time(x, y);
 }
 
 static bool protocol_of(uint8_t quoted_proto, enum trace_protocol *out)
@@ -73,6 +98,20 @@ static bool orphan_answer(const struct reply *r, uint32_t capture)
 	       r->quoted_dst.family && protocol_of(r->quoted_proto, &proto);
 }
 
+static void member_of(const struct case_model *cm, int32_t reply, struct member *m)
+{
+	const struct reply *r = &cm->replies.items[reply];
+	memset(m, 0, sizeof *m);
+	m->reply = reply;
+	m->src = r->quoted_src;
+	m->dst = r->quoted_dst;
+	m->responder = r->src;
+	protocol_of(r->quoted_proto, &m->proto);
+	m->dport = m->proto == PROTO_TCP ? r->quoted_dport : 0;
+	m->ts_ns = r->ts_ns;
+	m->frame = r->frame;
+}
+
 static unsigned estimated_probe_ttl(const struct reply *r, const struct trace *t)
 {
 	int hops_back = initial_ttl_guess(r->ttl) - r->ttl;
@@ -82,84 +121,115 @@ static unsigned estimated_probe_ttl(const struct reply *r, const struct trace *t
 	return ttl < 1 ? 1u : ttl > 255 ? 255u : (unsigned)ttl;
 }
 
-/* A trace with probes to the same place already exists: its orphans are strays, not a trace. */
-static bool already_traced(const struct case_model *cm, size_t before, const struct reply *r)
+/* The capture's traces with probes, by (protocol, source, destination), for bsearch. */
+static const struct trace *sort_traces;
+
+static int compare_trace_place(const struct trace *t, enum trace_protocol proto,
+			       const struct ip_addr *src, const struct ip_addr *dst)
 {
-	enum trace_protocol proto = PROTO_UDP;
-	protocol_of(r->quoted_proto, &proto);
-	for (size_t i = 0; i < before; i++) {
-		const struct trace *t = &cm->traces.items[i];
-		if (t->capture == r->capture && t->proto == proto && ip_addr_equal(&t->src, &r->quoted_src) &&
-		    ip_addr_equal(&t->dst, &r->quoted_dst))
+	if (t->proto != proto)
+		return t->proto < proto ? -1 : 1;
+	int c = compare_addr(&t->src, src);
+	return c ? c : compare_addr(&t->dst, dst);
+}
+
+static int compare_traces(const void *a, const void *b)
+{
+	const struct trace *y = &sort_traces[*(const int32_t *)b];
+	return compare_trace_place(&sort_traces[*(const int32_t *)a], y->proto, &y->src, &y->dst);
+}
+
+/* A trace with probes to the same place already exists: its orphans are strays, not a trace. */
+static bool already_traced(const struct case_model *cm, const int32_t *traced, size_t n,
+			   const struct member *m)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = compare_trace_place(&cm->traces.items[traced[mid]], m->proto, &m->src, &m->dst);
+		if (!c)
 			return true;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
 	return false;
 }
 
+/* The hop at h->ttl from the members estimated there: the most frequent responder stands for it. */
 static void fill_hop(const struct case_model *cm, const struct trace *t, struct hop *h,
-		     const int32_t *members, size_t n)
+		     const struct member *at, size_t n)
 {
 	h->request = h->reply = -1;
 	h->rtt_ns = -1;
-	uint32_t best_count = 0;
-	for (size_t i = 0; i < n; i++) {
-		const struct reply *r = &cm->replies.items[members[i]];
-		if (estimated_probe_ttl(r, t) != h->ttl)
-			continue;
-		h->answers++;
-		uint32_t count = 0;
-		for (size_t k = 0; k < n; k++) {
-			const struct reply *o = &cm->replies.items[members[k]];
-			count += estimated_probe_ttl(o, t) == h->ttl && ip_addr_equal(&o->src, &r->src);
+	h->answers = (uint32_t)n;
+	size_t best = 0, best_count = 0;
+	for (size_t i = 0; i < n;) {
+		size_t run = i + 1;
+		while (run < n && ip_addr_equal(&at[run].responder, &at[i].responder))
+			run++;
+		/* Equal counts: the one that answered first (each run starts with its first answer). */
+		if (run - i > best_count ||
+		    (run - i == best_count && compare_time(&at[i], &at[best]) < 0)) {
+			best = i;
+			best_count = run - i;
 		}
-		if (h->reply >= 0 && !ip_addr_equal(&cm->replies.items[h->reply].src, &r->src))
+		if (i > 0)
 			h->several_addresses = true;
-		if (count > best_count) {
-			best_count = count;
-			h->reply = members[i];
-			h->addr = r->src;
-			h->kind = r->kind;
-			h->reply_ttl = r->ttl;
-			h->quoted_ttl = r->quoted_ttl;
-			h->reply_frame = r->frame;
-			h->is_destination = reply_from_destination(t, r);
-		}
+		i = run;
 	}
+	if (n == 0)
+		return;
+	const struct reply *r = &cm->replies.items[at[best].reply];
+	h->reply = at[best].reply;
+	h->addr = r->src;
+	h->kind = r->kind;
+	h->reply_ttl = r->ttl;
+	h->quoted_ttl = r->quoted_ttl;
+	h->reply_frame = r->frame;
+	h->is_destination = reply_from_destination(t, r);
 }
 
-static int add_trace(struct case_model *cm, const int32_t *members, size_t n)
+static int add_trace(struct case_model *cm, struct member *members, size_t n)
 {
-	const struct reply *first = &cm->replies.items[members[0]];
+	const struct reply *first = &cm->replies.items[members[0].reply];
 	struct trace *t = VEC_PUSH(&cm->traces);
 	if (!t)
 		return -1;
 	t->capture = first->capture;
-	protocol_of(first->quoted_proto, &t->proto);
-	t->src = first->quoted_src;
-	t->dst = first->quoted_dst;
-	t->dport = t->proto == PROTO_TCP ? first->quoted_dport : 0;
-	t->first_ts_ns = first->ts_ns;
-	t->last_ts_ns = cm->replies.items[members[n - 1]].ts_ns;
+	t->proto = members[0].proto;
+	t->src = members[0].src;
+	t->dst = members[0].dst;
+	t->dport = members[0].dport;
+	t->first_ts_ns = members[0].ts_ns;
+	t->last_ts_ns = members[n - 1].ts_ns;
 	t->rebuilt_from_replies = true;
 	t->answered = (uint32_t)n;
 	t->reset_ttl = t->egress_ttl = t->ingress_ttl = t->true_distance = -1;
 	t->confidence = "";
 	for (size_t i = 0; i < n; i++) {
-		const struct reply *r = &cm->replies.items[members[i]];
+		const struct reply *r = &cm->replies.items[members[i].reply];
 		unsigned ttl = estimated_probe_ttl(r, t);
+		members[i].ttl = ttl;
 		if (ttl > t->max_ttl)
 			t->max_ttl = (uint8_t)ttl;
 		if (reply_from_destination(t, r) && (!t->reached_ttl || ttl < t->reached_ttl))
 			t->reached_ttl = (uint8_t)ttl;
 	}
 	unsigned last = t->reached_ttl ? t->reached_ttl : t->max_ttl;
+	qsort(members, n, sizeof *members, compare_for_hops);
 	VEC_INIT(&t->hops, 256);
+	size_t i = 0;
 	for (unsigned ttl = 1; ttl <= last; ttl++) {
 		struct hop *h = VEC_PUSH(&t->hops);
 		if (!h)
 			return -1;
 		h->ttl = (uint8_t)ttl;
-		fill_hop(cm, t, h, members, n);
+		size_t start = i;
+		while (i < n && members[i].ttl == ttl)
+			i++;
+		fill_hop(cm, t, h, members + start, i - start);
 	}
 	return 0;
 }
@@ -168,35 +238,39 @@ int traces_rebuild_from_replies(struct case_model *cm, uint32_t capture)
 {
 	size_t n = 0, before = cm->traces.len;
 	for (size_t i = 0; i < cm->replies.len; i++)
-		n += orphan_answer(&cm->replies.items[i], capture) &&
-		     !already_traced(cm, before, &cm->replies.items[i]);
+		n += orphan_answer(&cm->replies.items[i], capture);
 	if (n == 0)
 		return 0;
-	int32_t *order = malloc(n * sizeof *order);
-	if (!order)
+	struct member *members = malloc(n * sizeof *members);
+	int32_t *traced = malloc((before ? before : 1) * sizeof *traced);
+	if (!members || !traced) {
+		free(members);
+		free(traced);
 		return -1;
-	size_t k = 0;
+	}
+	size_t k = 0, n_traced = 0;
 	for (size_t i = 0; i < cm->replies.len; i++)
-		if (orphan_answer(&cm->replies.items[i], capture) &&
-		    !already_traced(cm, before, &cm->replies.items[i]))
-			order[k++] = (int32_t)i;
-	sort_replies = cm->replies.items;
-	qsort(order, n, sizeof *order, compare_for_grouping);
+		if (orphan_answer(&cm->replies.items[i], capture))
+			member_of(cm, (int32_t)i, &members[k++]);
+	qsort(members, n, sizeof *members, compare_for_grouping);
+	for (size_t i = 0; i < before; i++)
+		if (cm->traces.items[i].capture == capture)
+			traced[n_traced++] = (int32_t)i;
+	sort_traces = cm->traces.items;
+	qsort(traced, n_traced, sizeof *traced, compare_traces);
 
 	int rc = 0;
 	size_t start = 0;
 	for (size_t i = 1; i <= n && rc == 0; i++) {
-		const struct reply *prev = &cm->replies.items[order[i - 1]];
-		bool split = i == n;
-		if (!split) {
-			const struct reply *r = &cm->replies.items[order[i]];
-			split = compare_group(prev, r) != 0 || r->ts_ns - prev->ts_ns > TRACE_GAP_NS;
-		}
-		if (split) {
-			rc = add_trace(cm, order + start, i - start);
-			start = i;
-		}
+		bool split = i == n || compare_flow(&members[i - 1], &members[i]) != 0 ||
+			     members[i].ts_ns - members[i - 1].ts_ns > TRACE_GAP_NS;
+		if (!split)
+			continue;
+		if (!already_traced(cm, traced, n_traced, &members[start]))
+			rc = add_trace(cm, members + start, i - start);
+		start = i;
 	}
-	free(order);
+	free(members);
+	free(traced);
 	return rc;
 }
