@@ -361,8 +361,8 @@ static void check_odd_answers(struct case_model *cm, int32_t ti)
 	if (rebuilt) {
 		f = add_finding(
 			cm, FINDING_QUOTE_REBUILT_BY_NAT, ti,
-			"%d of the answers quote a rebuilt copy of the probe (%s%s%s): a NAT in the path re-creates the ICMP errors; the VirtualBox NAT has been seen doing exactly this.",
-			rebuilt, swapped ? "IP ID and length byte-swapped" : "",
+			"%d of the answers quote%s a rebuilt copy of the probe (%s%s%s): a NAT in the path re-creates the ICMP errors; the VirtualBox NAT has been seen doing exactly this.",
+			rebuilt, rebuilt == 1 ? "s" : "", swapped ? "IP ID and length byte-swapped" : "",
 			swapped && bad_checksum ? ", " : "", bad_checksum ? "wrong header checksum" : "");
 		for (size_t i = 0; i < t->hops.len && f && f->evidence.len < 4; i++) {
 			const struct hop *h = &t->hops.items[i];
@@ -374,10 +374,24 @@ static void check_odd_answers(struct case_model *cm, int32_t ti)
 		}
 	}
 	if (t->rebuilt_from_replies) {
+		/* How the TTLs were found (traces_rebuilt.c), since no probe shows them. */
+		char placed[200] = "";
+		const struct hop *d = t->rebuilt_destination_placed ? destination_hop(t) : NULL;
+		if (d && reply_kind_is_error(d->kind) && d->quoted_ttl > TRACE_TTL_MAX)
+			snprintf(placed, sizeof placed,
+				 " The destination's answers quote the probe with TTL %u, more than a path trace sends: they do not tell which TTL reached it, so it is drawn right after the last router.",
+				 d->quoted_ttl);
+		else if (d)
+			snprintf(placed, sizeof placed,
+				 " The destination's answers do not tell which TTL reached it: it is drawn right after the last router.");
 		f = add_finding(
 			cm, FINDING_REBUILT_FROM_REPLIES, ti,
-			"The capture holds %u answers to %s but none of the probes (the capture started late, was filtered, or was taken where only answers pass): the trace was rebuilt from what the errors quote, with the TTLs estimated from the answers' own TTL.",
-			t->answered, dst);
+			"The capture holds %u answer%s to %s but none of the probes (it started late, was filtered, or was taken where only answers pass): the trace was rebuilt from what the errors quote, %s.%s",
+			t->answered, t->answered == 1 ? "" : "s", dst,
+			t->rebuilt_in_arrival_order
+				? "the routers numbered in the order they answered, as the answers' own TTLs give no credible distance"
+				: "with the TTLs estimated from the answers' own TTL",
+			placed);
 		for (size_t i = 0; i < t->hops.len && f && f->evidence.len < 4; i++)
 			if (t->hops.items[i].reply >= 0)
 				add_evidence(f, t->capture, t->hops.items[i].reply_frame, "answer");

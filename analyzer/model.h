@@ -173,6 +173,10 @@ struct trace {
 	uint8_t max_ttl;
 	uint8_t reached_ttl; /* lowest TTL the destination answered; 0 if never */
 	bool rebuilt_from_replies; /* no probes in the capture: hops from the errors' quotes */
+	bool rebuilt_in_arrival_order; /* rebuilt: the answers' TTLs give no credible distance,
+					  so the routers are numbered in the order they answered */
+	bool rebuilt_destination_placed; /* rebuilt: the destination's answers do not tell its
+					    TTL; it is drawn right after the last router */
 	VEC(struct hop) hops; /* each TTL probed, rising, up to reached_ttl (or max_ttl):
 				 a TTL no probe was sent with has no hop (trace_hop_at) */
 

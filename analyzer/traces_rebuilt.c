@@ -5,7 +5,12 @@
  * protocol and port are known; the TTL the probe was sent with is not, and is
  * estimated from how far the answer travelled (its TTL below the nearest usual
  * initial TTL) plus, for an answer from the destination, how much TTL the
- * probe still had when it arrived (the quoted TTL). Such traces are flagged.
+ * probe still had when it arrived (the quoted TTL). An estimate must be one a
+ * path trace can give: when the answers' TTLs say nothing credible, the
+ * routers are numbered in the order they answered (path traces probe TTL by
+ * TTL), and a destination whose answers do not tell its TTL is drawn right
+ * after the last router, never behind a row of invented silent hops. Such
+ * traces are flagged, and how their TTLs were found is said.
  *
  * Every step sorts or searches: a capture of nothing but errors can hold a
  * million of them.
@@ -112,13 +117,32 @@ static void member_of(const struct case_model *cm, int32_t reply, struct member 
 	m->frame = r->frame;
 }
 
+/*
+ * How many routers an answer crossed on its way back, from its TTL below the
+ * usual initial TTL it was sent with; -1 when its TTL is 32 or less: routers
+ * and hosts send with 64, 128 or 255, and one arriving with 6 left would have
+ * crossed 58 of them.
+ */
+static int hops_back(const struct reply *r)
+{
+	return r->ttl > TRACE_TTL_MAX ? initial_ttl_guess(r->ttl) - r->ttl : -1;
+}
+
+/* The TTL the probe was sent with, as far as the answer tells it; 0 when it does not. */
 static unsigned estimated_probe_ttl(const struct reply *r, const struct trace *t)
 {
-	int hops_back = initial_ttl_guess(r->ttl) - r->ttl;
-	int ttl = hops_back + 1;
-	if (reply_from_destination(t, r) && r->quoted_ttl > 1)
-		ttl += r->quoted_ttl - 1;
-	return ttl < 1 ? 1u : ttl > 255 ? 255u : (unsigned)ttl;
+	int back = hops_back(r);
+	int ttl = back < 0 ? 0 : back + 1;
+	if (reply_from_destination(t, r)) {
+		/* It arrived with the quoted TTL left: sent with that much more than it needed. */
+		if (ttl && r->quoted && r->quoted_ttl > 1)
+			ttl += r->quoted_ttl - 1;
+	} else if (r->kind == REPLY_TIME_EXCEEDED && r->quoted_ttl > 1 && r->quoted_ttl > ttl) {
+		/* No time exceeded quotes more than was sent; slirp's quote the whole TTL. */
+		ttl = r->quoted_ttl;
+	}
+	/* Anything higher is no path trace's TTL (a quote of 60: the probe was re-originated). */
+	return ttl <= TRACE_TTL_MAX ? (unsigned)ttl : 0u;
 }
 
 /* The capture's traces with probes, by (protocol, source, destination), for bsearch. */
@@ -157,7 +181,11 @@ static bool already_traced(const struct case_model *cm, const int32_t *traced, s
 	return false;
 }
 
-/* The hop at h->ttl from the members estimated there: the most frequent responder stands for it. */
+/*
+ * The hop at h->ttl from the members estimated there: the most frequent
+ * responder stands for it, or the destination at the TTL it first answered
+ * (as for traces with probes).
+ */
 static void fill_hop(const struct case_model *cm, const struct trace *t, struct hop *h,
 		     const struct member *at, size_t n)
 {
@@ -165,15 +193,20 @@ static void fill_hop(const struct case_model *cm, const struct trace *t, struct 
 	h->rtt_ns = -1;
 	h->answers = (uint32_t)n;
 	size_t best = 0, best_count = 0;
+	bool best_is_destination = false;
 	for (size_t i = 0; i < n;) {
 		size_t run = i + 1;
 		while (run < n && ip_addr_equal(&at[run].responder, &at[i].responder))
 			run++;
+		bool destination = h->ttl == t->reached_ttl &&
+				   reply_from_destination(t, &cm->replies.items[at[i].reply]);
 		/* Equal counts: the one that answered first (each run starts with its first answer). */
-		if (run - i > best_count ||
-		    (run - i == best_count && compare_time(&at[i], &at[best]) < 0)) {
+		bool better = run - i > best_count ||
+			      (run - i == best_count && compare_time(&at[i], &at[best]) < 0);
+		if ((destination && !best_is_destination) || (destination == best_is_destination && better)) {
 			best = i;
 			best_count = run - i;
+			best_is_destination = destination;
 		}
 		if (i > 0)
 			h->several_addresses = true;
@@ -186,9 +219,73 @@ static void fill_hop(const struct case_model *cm, const struct trace *t, struct 
 	h->addr = r->src;
 	h->kind = r->kind;
 	h->reply_ttl = r->ttl;
-	h->quoted_ttl = r->quoted_ttl;
+	h->quoted_ttl = r->quoted ? r->quoted_ttl : 0;
 	h->reply_frame = r->frame;
 	h->is_destination = reply_from_destination(t, r);
+}
+
+/* Routers numbered 1, 2, ... by their first answer; members in time order. Beyond 32, not drawn. */
+static void number_in_arrival_order(const struct case_model *cm, const struct trace *t,
+				    struct member *members, size_t n)
+{
+	struct ip_addr seen[TRACE_TTL_MAX];
+	unsigned n_seen = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (reply_from_destination(t, &cm->replies.items[members[i].reply]))
+			continue;
+		unsigned k = 0;
+		while (k < n_seen && !ip_addr_equal(&seen[k], &members[i].responder))
+			k++;
+		if (k == n_seen && n_seen < TRACE_TTL_MAX)
+			seen[n_seen++] = members[i].responder;
+		members[i].ttl = k < n_seen ? k + 1 : 0;
+	}
+}
+
+/* Estimated TTLs for every member; sets the trace's max, reached and how they were found. */
+static void estimate_ttls(const struct case_model *cm, struct trace *t, struct member *members,
+			  size_t n)
+{
+	bool routers_told = true;
+	for (size_t i = 0; i < n; i++) {
+		const struct reply *r = &cm->replies.items[members[i].reply];
+		members[i].ttl = estimated_probe_ttl(r, t);
+		if (!members[i].ttl && !reply_from_destination(t, r))
+			routers_told = false;
+	}
+	/* One router whose distance cannot be told puts them all on another scale. */
+	if (!routers_told) {
+		t->rebuilt_in_arrival_order = true;
+		number_in_arrival_order(cm, t, members, n);
+	}
+	unsigned last_router = 0, reached = 0;
+	bool destination = false;
+	for (size_t i = 0; i < n; i++) {
+		bool from_destination = reply_from_destination(t, &cm->replies.items[members[i].reply]);
+		destination = destination || from_destination;
+		if (!from_destination && members[i].ttl > last_router)
+			last_router = members[i].ttl;
+	}
+	/* The destination is beyond every router that answered; an estimate that is not is no
+	 * estimate (nor one on the routers' scale when they are numbered by arrival). */
+	for (size_t i = 0; i < n && !t->rebuilt_in_arrival_order; i++) {
+		unsigned ttl = members[i].ttl;
+		if (reply_from_destination(t, &cm->replies.items[members[i].reply]) && ttl > last_router &&
+		    (!reached || ttl < reached))
+			reached = ttl;
+	}
+	if (destination && !reached) {
+		reached = last_router + 1;
+		t->rebuilt_destination_placed = true;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (reply_from_destination(t, &cm->replies.items[members[i].reply]) &&
+		    (t->rebuilt_in_arrival_order || members[i].ttl <= last_router))
+			members[i].ttl = reached;
+		if (members[i].ttl > t->max_ttl)
+			t->max_ttl = (uint8_t)members[i].ttl;
+	}
+	t->reached_ttl = (uint8_t)reached;
 }
 
 static int add_trace(struct case_model *cm, struct member *members, size_t n)
@@ -208,19 +305,13 @@ static int add_trace(struct case_model *cm, struct member *members, size_t n)
 	t->answered = (uint32_t)n;
 	t->reset_ttl = t->egress_ttl = t->ingress_ttl = t->true_distance = -1;
 	t->confidence = "";
-	for (size_t i = 0; i < n; i++) {
-		const struct reply *r = &cm->replies.items[members[i].reply];
-		unsigned ttl = estimated_probe_ttl(r, t);
-		members[i].ttl = ttl;
-		if (ttl > t->max_ttl)
-			t->max_ttl = (uint8_t)ttl;
-		if (reply_from_destination(t, r) && (!t->reached_ttl || ttl < t->reached_ttl))
-			t->reached_ttl = (uint8_t)ttl;
-	}
+	estimate_ttls(cm, t, members, n);
 	unsigned last = t->reached_ttl ? t->reached_ttl : t->max_ttl;
 	qsort(members, n, sizeof *members, compare_for_hops);
 	VEC_INIT(&t->hops, 256);
 	size_t i = 0;
+	while (i < n && members[i].ttl == 0) /* no TTL a path trace could have sent */
+		i++;
 	for (unsigned ttl = 1; ttl <= last; ttl++) {
 		struct hop *h = VEC_PUSH(&t->hops);
 		if (!h)

@@ -677,6 +677,92 @@ static void rebuilt_hop_shows_its_most_frequent_responder(void **state)
 	assert_int_equal(t->hops.items[0].reply_frame, 2);
 }
 
+static const struct finding *finding_of(const struct case_model *cm, enum finding_kind kind,
+				       int32_t trace)
+{
+	for (size_t i = 0; i < cm->findings.len; i++)
+		if (cm->findings.items[i].kind == kind && cm->findings.items[i].trace == trace)
+			return &cm->findings.items[i];
+	return NULL;
+}
+
+/*
+ * yu000000-creato_icmp-analyzer timeout_both.pcap: time exceededs from five
+ * routers for ICMP probes, none of the probes, arriving with TTL 2 to 6 (no
+ * router sends with so little; read as hops back they put the routers at
+ * TTL 31 down to 27 behind 26 silent ones). They are numbered in the order
+ * they answered instead, and the finding says so.
+ */
+static void rebuilt_routers_without_credible_distance_in_arrival_order(void **state)
+{
+	(void)state;
+	char *path = source_path("../shared/corpus/public/yu000000-creato_icmp-analyzer/timeout_both.pcap");
+	struct case_model cm;
+	case_init(&cm);
+	struct error err = { 0 };
+	assert_int_equal(pipeline_read_capture(&cm, path, SIDE_GUEST, &err), 0);
+	assert_int_equal(traces_build(&cm, 0), 0);
+	assert_int_equal(traces_rebuild_from_replies(&cm, 0), 0);
+	assert_int_equal(diagnose_case(&cm, 0, -1), 0);
+	assert_int_equal(cm.traces.len, 2);
+	const struct trace *t = &cm.traces.items[0];
+	assert_int_equal(t->proto, PROTO_ICMP);
+	assert_hops(t, "10.1.0.1,10.2.0.1,10.3.0.1,10.4.0.1,10.5.0.1");
+	assert_int_equal(t->hops.items[4].ttl, 5);
+	assert_int_equal(t->max_ttl, 5);
+	assert_true(t->rebuilt_in_arrival_order);
+	const struct finding *f = finding_of(&cm, FINDING_REBUILT_FROM_REPLIES, 0);
+	assert_non_null(f);
+	assert_non_null(strstr(f->text, "holds 5 answers to 8.8.4.4"));
+	assert_non_null(strstr(f->text, "the routers numbered in the order they answered"));
+	/* The TCP trace: one time exceeded from 10.0.0.1, TTL 255 on arrival, so hop 1. */
+	t = &cm.traces.items[1];
+	assert_hops(t, "10.0.0.1");
+	assert_false(t->rebuilt_in_arrival_order);
+	f = finding_of(&cm, FINDING_REBUILT_FROM_REPLIES, 1);
+	assert_non_null(strstr(f->text, "holds 1 answer to 8.8.8.8"));
+	f = finding_of(&cm, FINDING_QUOTE_REBUILT_BY_NAT, 1);
+	assert_non_null(f);
+	assert_non_null(strstr(f->text, "1 of the answers quotes a rebuilt copy"));
+	case_free(&cm);
+	free(path);
+}
+
+/*
+ * Only the answers of a UDP traceroute behind a classic NAT: the gateway's
+ * time exceededs for TTL 1, then port unreachables from the destination
+ * quoting TTL 60 (the NAT sent the probes on with 64, 4 hops away) and
+ * arriving with 64. The quote is no TTL a path trace sends: the destination
+ * is drawn right after the gateway, not behind 58 silent hops, and the
+ * finding says why.
+ */
+static void rebuilt_destination_with_implausible_quote_follows_the_last_router(void **state)
+{
+	struct scenario *s = *state;
+	for (int i = 0; i < 9; i++) {
+		struct probe_spec p = { "10.0.2.15", "203.0.113.50", 1, (uint16_t)(0x7d0 + i), 45000,
+					(uint16_t)(33434 + i), 0, 17 };
+		uint8_t b[128];
+		size_t n = i < 3 ? build_icmp_error(&p, "10.0.2.2", 64, 11, 0, 1, b, sizeof b)
+				 : build_icmp_error(&p, "203.0.113.50", 64, 3, 3, 60, b, sizeof b);
+		feed(s, b, n);
+	}
+	diagnose(s);
+	assert_int_equal(s->cm.traces.len, 1);
+	const struct trace *t = &s->cm.traces.items[0];
+	assert_hops(t, "10.0.2.2,203.0.113.50");
+	assert_int_equal(t->reached_ttl, 2);
+	assert_int_equal(t->max_ttl, 2);
+	assert_true(t->hops.items[1].is_destination);
+	assert_int_equal(t->hops.items[1].answers, 6);
+	assert_true(t->rebuilt_destination_placed);
+	assert_false(t->rebuilt_in_arrival_order);
+	const struct finding *f = finding_of(&s->cm, FINDING_REBUILT_FROM_REPLIES, 0);
+	assert_non_null(f);
+	assert_non_null(strstr(f->text, "quote the probe with TTL 60, more than a path trace sends"));
+	assert_non_null(strstr(f->text, "drawn right after the last router"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -698,6 +784,9 @@ int main(void)
 		cmocka_unit_test(answers_without_probes),
 		cmocka_unit_test_setup_teardown(many_answers_rebuild_one_hop, setup, teardown),
 		cmocka_unit_test_setup_teardown(rebuilt_hop_shows_its_most_frequent_responder, setup, teardown),
+		cmocka_unit_test(rebuilt_routers_without_credible_distance_in_arrival_order),
+		cmocka_unit_test_setup_teardown(rebuilt_destination_with_implausible_quote_follows_the_last_router,
+						setup, teardown),
 		cmocka_unit_test(destination_quote_refutes_the_nat_mode_pattern),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
