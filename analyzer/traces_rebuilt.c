@@ -10,7 +10,9 @@
  * routers are numbered in the order they answered (path traces probe TTL by
  * TTL), and a destination whose answers do not tell its TTL is drawn right
  * after the last router, never behind a row of invented silent hops. Such
- * traces are flagged, and how their TTLs were found is said.
+ * traces are flagged, and how their TTLs were found is said. The
+ * destination's own SYN-ACKs, RSTs and echo replies to the same flow join the
+ * trace: they say where it ends.
  *
  * Every step sorts or searches: a capture of nothing but errors can hold a
  * million of them.
@@ -30,6 +32,7 @@ struct member {
 	uint16_t dport; /* TCP only: UDP traceroute changes it at every probe */
 	int64_t ts_ns;
 	uint64_t frame;
+	bool error;   /* an ICMP error; else the destination's own SYN-ACK, RST or echo reply */
 	unsigned ttl; /* estimated TTL of the probe */
 };
 
@@ -103,18 +106,71 @@ static bool orphan_answer(const struct reply *r, uint32_t capture)
 	       r->quoted_dst.family && protocol_of(r->quoted_proto, &proto);
 }
 
+/* A SYN-ACK, RST or echo reply that answers no probe of the capture: perhaps the end of a rebuilt trace. */
+static bool orphan_destination_answer(const struct reply *r, uint32_t capture)
+{
+	return r->capture == capture && r->request < 0 &&
+	       (r->kind == REPLY_SYN_ACK || r->kind == REPLY_RST || r->kind == REPLY_ECHO_REPLY);
+}
+
 static void member_of(const struct case_model *cm, int32_t reply, struct member *m)
 {
 	const struct reply *r = &cm->replies.items[reply];
 	memset(m, 0, sizeof *m);
 	m->reply = reply;
-	m->src = r->quoted_src;
-	m->dst = r->quoted_dst;
 	m->responder = r->src;
-	protocol_of(r->quoted_proto, &m->proto);
-	m->dport = m->proto == PROTO_TCP ? r->quoted_dport : 0;
 	m->ts_ns = r->ts_ns;
 	m->frame = r->frame;
+	m->error = reply_kind_is_error(r->kind);
+	if (m->error) {
+		m->src = r->quoted_src;
+		m->dst = r->quoted_dst;
+		protocol_of(r->quoted_proto, &m->proto);
+		m->dport = m->proto == PROTO_TCP ? r->quoted_dport : 0;
+		return;
+	}
+	/* The destination answers the probe's flow reversed: for TCP, from the port traced. */
+	m->src = r->dst;
+	m->dst = r->src;
+	m->proto = r->kind == REPLY_ECHO_REPLY ? PROTO_ICMP : PROTO_TCP;
+	m->dport = m->proto == PROTO_TCP ? r->sport : 0;
+}
+
+static int compare_u16(const void *a, const void *b)
+{
+	uint16_t x = *(const uint16_t *)a, y = *(const uint16_t *)b;
+	return (x > y) - (x < y);
+}
+
+/*
+ * Keeps, in order, the members of one flow that belong to a rebuilt trace:
+ * every error, and the destination's answers when errors are there to say a
+ * trace ran (a SYN-ACK alone is a connection). An echo reply must carry an
+ * identifier the errors quote, when they quote one: another program's ping
+ * to the same host is not the trace's. Returns how many were kept.
+ */
+static size_t keep_trace_members(const struct case_model *cm, struct member *m, size_t n,
+				 uint16_t *ids)
+{
+	size_t n_ids = 0, errors = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct reply *r = &cm->replies.items[m[i].reply];
+		errors += m[i].error;
+		if (m[i].error && r->quoted_echo_known)
+			ids[n_ids++] = r->quoted_echo_id;
+	}
+	if (errors == 0)
+		return 0;
+	qsort(ids, n_ids, sizeof *ids, compare_u16);
+	size_t kept = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct reply *r = &cm->replies.items[m[i].reply];
+		if (!m[i].error && r->kind == REPLY_ECHO_REPLY && n_ids &&
+		    !bsearch(&r->echo_id, ids, n_ids, sizeof *ids, compare_u16))
+			continue;
+		m[kept++] = m[i];
+	}
+	return kept;
 }
 
 /*
@@ -327,21 +383,27 @@ static int add_trace(struct case_model *cm, struct member *members, size_t n)
 
 int traces_rebuild_from_replies(struct case_model *cm, uint32_t capture)
 {
-	size_t n = 0, before = cm->traces.len;
-	for (size_t i = 0; i < cm->replies.len; i++)
-		n += orphan_answer(&cm->replies.items[i], capture);
-	if (n == 0)
+	size_t n = 0, errors = 0, before = cm->traces.len;
+	for (size_t i = 0; i < cm->replies.len; i++) {
+		const struct reply *r = &cm->replies.items[i];
+		errors += orphan_answer(r, capture);
+		n += orphan_answer(r, capture) || orphan_destination_answer(r, capture);
+	}
+	if (errors == 0)
 		return 0;
 	struct member *members = malloc(n * sizeof *members);
+	uint16_t *ids = malloc(n * sizeof *ids);
 	int32_t *traced = malloc((before ? before : 1) * sizeof *traced);
-	if (!members || !traced) {
+	if (!members || !ids || !traced) {
 		free(members);
+		free(ids);
 		free(traced);
 		return -1;
 	}
 	size_t k = 0, n_traced = 0;
 	for (size_t i = 0; i < cm->replies.len; i++)
-		if (orphan_answer(&cm->replies.items[i], capture))
+		if (orphan_answer(&cm->replies.items[i], capture) ||
+		    orphan_destination_answer(&cm->replies.items[i], capture))
 			member_of(cm, (int32_t)i, &members[k++]);
 	qsort(members, n, sizeof *members, compare_for_grouping);
 	for (size_t i = 0; i < before; i++)
@@ -357,11 +419,15 @@ int traces_rebuild_from_replies(struct case_model *cm, uint32_t capture)
 			     members[i].ts_ns - members[i - 1].ts_ns > TRACE_GAP_NS;
 		if (!split)
 			continue;
-		if (!already_traced(cm, traced, n_traced, &members[start]))
-			rc = add_trace(cm, members + start, i - start);
+		if (!already_traced(cm, traced, n_traced, &members[start])) {
+			size_t kept = keep_trace_members(cm, members + start, i - start, ids);
+			if (kept)
+				rc = add_trace(cm, members + start, kept);
+		}
 		start = i;
 	}
 	free(members);
+	free(ids);
 	free(traced);
 	return rc;
 }

@@ -280,7 +280,7 @@ static void write_trace_facts(FILE *out, const struct case_model *cm, const stru
 	raw(out, "</dl>\n");
 }
 
-static void write_hop_row(FILE *out, const struct hop *h)
+static void write_hop_row(FILE *out, const struct trace *t, const struct hop *h)
 {
 	char addr[64], label[sizeof addr + 48], buf[64];
 	ip_addr_format(&h->addr, addr, sizeof addr);
@@ -294,7 +294,11 @@ static void write_hop_row(FILE *out, const struct hop *h)
 			 h->is_destination ? " \xe2\x80\x94 destination" : "");
 		element(out, "td", "address", label);
 	}
-	snprintf(buf, sizeof buf, "%" PRIu32 "/%" PRIu32, h->answers, h->probes);
+	/* A rebuilt trace's probes are not in the capture: "3/0" would read as answers to nothing. */
+	if (t->rebuilt_from_replies)
+		snprintf(buf, sizeof buf, "%" PRIu32, h->answers);
+	else
+		snprintf(buf, sizeof buf, "%" PRIu32 "/%" PRIu32, h->answers, h->probes);
 	element(out, "td", "num", buf);
 	element(out, "td", NULL, h->answers ? reply_kind_name(h->kind) : "");
 	if (h->answers)
@@ -325,7 +329,7 @@ static void write_hop_table(FILE *out, const struct trace *t)
 		element(out, "th", NULL, heads[i]);
 	raw(out, "</tr></thead>\n<tbody>\n");
 	for (size_t i = 0; i < t->hops.len; i++)
-		write_hop_row(out, &t->hops.items[i]);
+		write_hop_row(out, t, &t->hops.items[i]);
 	if (t->hops.len == 0) {
 		raw(out, "<tr><td colspan=\"9\" class=\"muted\">");
 		text(out, "No hop: no probe of this trace was answered.");

@@ -763,6 +763,62 @@ static void rebuilt_destination_with_implausible_quote_follows_the_last_router(v
 	assert_non_null(strstr(f->text, "drawn right after the last router"));
 }
 
+/*
+ * Only the answers of a TCP traceroute: time exceededs from two routers, then
+ * SYN-ACKs from the destination, from the port traced to the probes' ports.
+ * They end the rebuilt trace; nothing says the destination never answered.
+ */
+static void rebuilt_trace_ends_at_the_destinations_syn_acks(void **state)
+{
+	struct scenario *s = *state;
+	for (uint8_t ttl = 1; ttl <= 4; ttl++) {
+		struct probe_spec p = tcp_probe(ttl);
+		uint8_t b[128];
+		size_t n = ttl == 1 ? build_icmp_error(&p, "192.0.2.1", 255, 11, 0, 1, b, sizeof b)
+			 : ttl == 2 ? build_icmp_error(&p, "198.51.100.1", 254, 11, 0, 1, b, sizeof b)
+				    : build_answer(&p, 62, b, sizeof b);
+		feed(s, b, n);
+	}
+	diagnose(s);
+	assert_int_equal(s->cm.traces.len, 1);
+	const struct trace *t = &s->cm.traces.items[0];
+	assert_true(t->rebuilt_from_replies);
+	assert_hops(t, "192.0.2.1,198.51.100.1,203.0.113.10");
+	assert_int_equal(t->reached_ttl, 3);
+	assert_int_equal(t->answered, 4);
+	assert_int_equal(t->hops.items[2].kind, REPLY_SYN_ACK);
+	assert_int_equal(t->hops.items[2].answers, 2);
+	assert_true(t->hops.items[2].is_destination);
+	assert_false(t->rebuilt_destination_placed);
+	assert_false(has_finding(&s->cm, FINDING_DESTINATION_NOT_REACHED));
+	assert_int_equal(t->verdict, VERDICT_NO_TTL_RESET);
+}
+
+/* An ICMP trace rebuilt from answers takes the echo replies with its own identifier only. */
+static void rebuilt_icmp_trace_takes_only_its_own_echo_replies(void **state)
+{
+	struct scenario *s = *state;
+	for (uint8_t ttl = 1; ttl <= 3; ttl++) {
+		struct probe_spec p = { "192.0.2.10", "203.0.113.10", ttl, (uint16_t)(0x100 + ttl),
+					0x1234, ttl, 0, 1 };
+		uint8_t b[128];
+		size_t n = ttl == 1 ? build_icmp_error(&p, "192.0.2.1", 64, 11, 0, 1, b, sizeof b)
+				    : build_answer(&p, 63, b, sizeof b);
+		feed(s, b, n);
+	}
+	/* Someone's ping of the same host, answered at the same time. */
+	struct probe_spec ping = { "192.0.2.10", "203.0.113.10", 64, 0x200, 0x9999, 1, 0, 1 };
+	uint8_t b[128];
+	feed(s, b, build_answer(&ping, 63, b, sizeof b));
+	diagnose(s);
+	assert_int_equal(s->cm.traces.len, 1);
+	const struct trace *t = &s->cm.traces.items[0];
+	assert_hops(t, "192.0.2.1,203.0.113.10");
+	assert_int_equal(t->answered, 3);
+	assert_int_equal(t->hops.items[1].kind, REPLY_ECHO_REPLY);
+	assert_int_equal(t->hops.items[1].answers, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -785,6 +841,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(many_answers_rebuild_one_hop, setup, teardown),
 		cmocka_unit_test_setup_teardown(rebuilt_hop_shows_its_most_frequent_responder, setup, teardown),
 		cmocka_unit_test(rebuilt_routers_without_credible_distance_in_arrival_order),
+		cmocka_unit_test_setup_teardown(rebuilt_trace_ends_at_the_destinations_syn_acks, setup, teardown),
+		cmocka_unit_test_setup_teardown(rebuilt_icmp_trace_takes_only_its_own_echo_replies, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(rebuilt_destination_with_implausible_quote_follows_the_last_router,
 						setup, teardown),
 		cmocka_unit_test(destination_quote_refutes_the_nat_mode_pattern),

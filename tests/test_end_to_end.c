@@ -963,6 +963,54 @@ static void first_ttl_above_one_shows_no_silent_hops(void **state)
 	remove_temp_dir(r.dir);
 }
 
+/*
+ * A capture that holds only the answers of a TCP traceroute (a filter kept
+ * what reached the guest): time exceededs from two routers, then SYN-ACKs
+ * from the destination. The SYN-ACKs answer no probe of the capture, yet
+ * they are kept and end the rebuilt trace; the HTML counts answers without
+ * an "of 0 probes".
+ */
+static void reply_only_capture_keeps_the_destinations_answers(void **state)
+{
+	(void)state;
+	struct run r;
+	r.dir = make_temp_dir();
+	char path[700];
+	snprintf(path, sizeof path, "%s/answers-only.pcap", r.dir);
+	struct pcap_file pf;
+	pcap_file_open(&pf, path);
+	uint8_t b[128];
+	const char *routers[] = { "192.0.2.1", "198.51.100.1" };
+	for (int i = 0; i < 9; i++) {
+		uint8_t ttl = (uint8_t)(1 + i / 3);
+		struct probe_spec p = { "192.0.2.10", "203.0.113.10", ttl, (uint16_t)(0x1000 + i),
+					(uint16_t)(40000 + i), 80, 0x10000000u + (uint32_t)i, 6 };
+		size_t n = ttl < 3 ? build_icmp_error(&p, routers[ttl - 1], (uint8_t)(256 - ttl), 11, 0, 1,
+						      b, sizeof b)
+				   : build_answer(&p, 62, b, sizeof b);
+		pcap_file_add(&pf, 1764806400000000000 + i * 1000000, b, n);
+	}
+	pcap_file_close(&pf);
+	run_analyze_built(&r, path);
+	assert_int_equal(r.rc, 0);
+	xmlDocPtr doc = load_report(&r);
+	assert_xpath(doc, "/report/traces/trace[1]/@rebuilt-from-replies", "true");
+	assert_hops(doc, 1, "192.0.2.1,198.51.100.1,203.0.113.10");
+	assert_xpath(doc, "/report/traces/trace[1]/hop[3]/@kind", "syn-ack");
+	assert_xpath(doc, "/report/traces/trace[1]/hop[3]/@answers", "3");
+	assert_int_equal(xpath_number(doc, "count(/report/findings/finding[@kind='path.destination_not_reached'])"), 0);
+	xmlFreeDoc(doc);
+	assert_int_equal(sql_int(&r, "SELECT count(*) FROM replies WHERE kind = 'syn-ack'"), 3);
+	char html[700];
+	snprintf(html, sizeof html, "%s/report.html", r.out);
+	char *page = slurp_file(html, NULL);
+	assert_non_null(page);
+	assert_non_null(strstr(page, "203.0.113.10 \xe2\x80\x94 destination</td><td class=\"num\">3</td>"));
+	assert_null(strstr(page, "<td class=\"num\">3/0</td>"));
+	free(page);
+	remove_temp_dir(r.dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -986,6 +1034,7 @@ int main(void)
 		cmocka_unit_test(swapped_captures_are_named),
 		cmocka_unit_test(answers_stamped_before_their_probes),
 		cmocka_unit_test(first_ttl_above_one_shows_no_silent_hops),
+		cmocka_unit_test(reply_only_capture_keeps_the_destinations_answers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
