@@ -794,8 +794,9 @@ static void summarise(struct case_model *cm, uint32_t guest)
 			append(cm->summary, sizeof cm->summary, "Inconclusive: the capture holds no packets.");
 		else if (cm->traces.len == 0 && errors)
 			append(cm->summary, sizeof cm->summary,
-			       "Inconclusive: the capture holds %zu ICMP error%s but no path trace they could belong to (their quotes are too short or damaged to say which probes they answer).",
-			       errors, errors == 1 ? "" : "s");
+			       "Inconclusive: the capture holds %zu ICMP error%s but no path trace %s could belong to (%s no probe with a path trace's TTL, or too little of one to say which).",
+			       errors, errors == 1 ? "" : "s", errors == 1 ? "it" : "they",
+			       errors == 1 ? "it quotes" : "they quote");
 		else if (cm->traces.len == 0)
 			append(cm->summary, sizeof cm->summary,
 			       "Inconclusive: the capture holds no path trace (no probes with a low TTL, and no ICMP errors answering any).");

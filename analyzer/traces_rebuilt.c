@@ -144,22 +144,27 @@ static int compare_u16(const void *a, const void *b)
 
 /*
  * Keeps, in order, the members of one flow that belong to a rebuilt trace:
- * every error, and the destination's answers when errors are there to say a
- * trace ran (a SYN-ACK alone is a connection). An echo reply must carry an
- * identifier the errors quote, when they quote one: another program's ping
- * to the same host is not the trace's. Returns how many were kept.
+ * every error, and the destination's answers, when at least one error shows
+ * that a path trace ran: a time exceeded (a TTL ran out), or an error quoting
+ * a TTL a path trace sends. Port unreachables quoting 64 or 128 answer
+ * ordinary traffic to a closed port, and a SYN-ACK alone is a connection. An
+ * echo reply must carry an identifier the errors quote, when they quote one:
+ * another program's ping to the same host is not the trace's. Returns how
+ * many were kept.
  */
 static size_t keep_trace_members(const struct case_model *cm, struct member *m, size_t n,
 				 uint16_t *ids)
 {
-	size_t n_ids = 0, errors = 0;
+	size_t n_ids = 0, traced = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct reply *r = &cm->replies.items[m[i].reply];
-		errors += m[i].error;
-		if (m[i].error && r->quoted_echo_known)
+		if (!m[i].error)
+			continue;
+		traced += r->kind == REPLY_TIME_EXCEEDED || r->quoted_ttl <= TRACE_TTL_MAX;
+		if (r->quoted_echo_known)
 			ids[n_ids++] = r->quoted_echo_id;
 	}
-	if (errors == 0)
+	if (traced == 0)
 		return 0;
 	qsort(ids, n_ids, sizeof *ids, compare_u16);
 	size_t kept = 0;

@@ -819,6 +819,26 @@ static void rebuilt_icmp_trace_takes_only_its_own_echo_replies(void **state)
 	assert_int_equal(t->hops.items[1].answers, 2);
 }
 
+/*
+ * Port unreachables quoting TTL 61 with none of their datagrams in the
+ * capture: ordinary traffic to a closed port (corpus afs.pcap,
+ * port_unrch.pcap), no path trace. Drawn at their quoted TTL they made 60
+ * silent hops; placed at TTL 1 they would look like a TTL reset.
+ */
+static void errors_quoting_no_trace_ttl_rebuild_nothing(void **state)
+{
+	struct scenario *s = *state;
+	for (int i = 0; i < 3; i++) {
+		struct probe_spec p = { "192.0.2.10", "203.0.113.10", 1, (uint16_t)i, 7001, 7000, 0, 17 };
+		uint8_t b[128];
+		feed(s, b, build_icmp_error(&p, "203.0.113.10", 61, 3, 3, 61, b, sizeof b));
+	}
+	diagnose(s);
+	assert_int_equal(s->cm.traces.len, 0);
+	assert_int_equal(s->cm.verdict, VERDICT_INCONCLUSIVE);
+	assert_non_null(strstr(s->cm.summary, "holds 3 ICMP errors but no path trace they could belong to"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -844,6 +864,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(rebuilt_trace_ends_at_the_destinations_syn_acks, setup, teardown),
 		cmocka_unit_test_setup_teardown(rebuilt_icmp_trace_takes_only_its_own_echo_replies, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(errors_quoting_no_trace_ttl_rebuild_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(rebuilt_destination_with_implausible_quote_follows_the_last_router,
 						setup, teardown),
 		cmocka_unit_test(destination_quote_refutes_the_nat_mode_pattern),
