@@ -113,3 +113,35 @@ int run_ttlsleuth(const char *args, const char *stdout_path, const char *stderr_
 		return -1;
 	return WEXITSTATUS(status);
 }
+
+char *rewrite_capture(const char *sample, const char *dir, const char *name, frame_edit edit,
+		      void *ctx)
+{
+	char *src = source_path(sample);
+	char errbuf[PCAP_ERRBUF_SIZE];
+	pcap_t *in = pcap_open_offline_with_tstamp_precision(src, PCAP_TSTAMP_PRECISION_NANO, errbuf);
+	if (!in)
+		abort();
+	char *path = malloc(strlen(dir) + strlen(name) + 2);
+	if (!path)
+		abort();
+	sprintf(path, "%s/%s", dir, name);
+	pcap_dumper_t *out = pcap_dump_open(in, path);
+	if (!out)
+		abort();
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	static uint8_t frame[REWRITE_FRAME_MAX];
+	for (unsigned n = 1; pcap_next_ex(in, &h, &data) == 1; n++) {
+		struct pcap_pkthdr copy = *h;
+		if (copy.caplen > sizeof frame)
+			abort();
+		memcpy(frame, data, copy.caplen);
+		if (edit(n, &copy, frame, ctx))
+			pcap_dump((u_char *)out, &copy, frame);
+	}
+	pcap_dump_close(out);
+	pcap_close(in);
+	free(src);
+	return path;
+}

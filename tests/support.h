@@ -2,8 +2,11 @@
 #ifndef TTLSLEUTH_TEST_SUPPORT_H
 #define TTLSLEUTH_TEST_SUPPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <pcap/pcap.h>
 
 /* Hex text (whitespace ignored) to bytes; returns the byte count, aborts on bad hex. */
 size_t hex_to_bytes(const char *hex, uint8_t *out, size_t max);
@@ -23,5 +26,15 @@ char *source_path(const char *relative);
 /* Runs the built ttlsleuth with arguments (a shell word list), returns its exit code;
  * stdout and stderr go to the given files when not NULL. */
 int run_ttlsleuth(const char *args, const char *stdout_path, const char *stderr_path);
+
+/* What rewrite_capture does to frame `number` (1-based): change its header (the time) or its
+ * bytes in place (up to REWRITE_FRAME_MAX), and return false to leave it out. */
+enum { REWRITE_FRAME_MAX = 4096 };
+typedef bool (*frame_edit)(unsigned number, struct pcap_pkthdr *h, uint8_t *frame, void *ctx);
+
+/* A committed capture copied frame by frame through edit, written with libpcap into dir/name
+ * (same link type and precision); returns the new path, which the caller frees. */
+char *rewrite_capture(const char *sample, const char *dir, const char *name, frame_edit edit,
+		      void *ctx);
 
 #endif

@@ -137,7 +137,7 @@ void pcap_file_open(struct pcap_file *pf, const char *path)
 	pf->f = fopen(path, "wb");
 	if (!pf->f)
 		abort();
-	put_le32(pf->f, 0xa1b2c3d4);
+	put_le32(pf->f, 0xa1b23c4d); /* nanosecond timestamps */
 	put_le32(pf->f, 2 | 4u << 16); /* version 2.4 */
 	put_le32(pf->f, 0);
 	put_le32(pf->f, 0);
@@ -148,7 +148,7 @@ void pcap_file_open(struct pcap_file *pf, const char *path)
 void pcap_file_add(struct pcap_file *pf, int64_t ts_ns, const uint8_t *packet, size_t n)
 {
 	put_le32(pf->f, (uint32_t)(ts_ns / 1000000000));
-	put_le32(pf->f, (uint32_t)(ts_ns % 1000000000 / 1000));
+	put_le32(pf->f, (uint32_t)(ts_ns % 1000000000));
 	put_le32(pf->f, (uint32_t)n);
 	put_le32(pf->f, (uint32_t)n);
 	if (fwrite(packet, 1, n, pf->f) != n)

@@ -34,7 +34,7 @@ size_t build_icmp_error_quoting(const struct probe_spec *p, const char *from, ui
 /* The destination's SYN-ACK (TCP probe) or echo reply (ICMP probe), with the given TTL. */
 size_t build_answer(const struct probe_spec *p, uint8_t ttl, uint8_t *buf, size_t size);
 
-/* A raw-IP pcap file (microsecond timestamps) put together packet by packet. */
+/* A raw-IP pcap file (nanosecond timestamps) put together packet by packet. */
 struct pcap_file {
 	FILE *f;
 };

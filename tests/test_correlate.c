@@ -38,35 +38,6 @@
 
 static const char *const routers[] = { "198.51.100.1", "198.51.100.2", "198.51.100.3" };
 
-/* A raw-IP pcap with nanosecond stamps, written through libpcap. */
-struct capture_out {
-	pcap_t *pcap;
-	pcap_dumper_t *dump;
-};
-
-static void capture_open(struct capture_out *c, const char *path)
-{
-	c->pcap = pcap_open_dead_with_tstamp_precision(DLT_RAW, 65535, PCAP_TSTAMP_PRECISION_NANO);
-	assert_non_null(c->pcap);
-	c->dump = pcap_dump_open(c->pcap, path);
-	assert_non_null(c->dump);
-}
-
-static void capture_put(struct capture_out *c, int64_t ts_ns, const uint8_t *b, size_t n)
-{
-	struct pcap_pkthdr h;
-	h.ts.tv_sec = (time_t)(ts_ns / (1000 * MS));
-	h.ts.tv_usec = (suseconds_t)(ts_ns % (1000 * MS)); /* nanoseconds, as the precision says */
-	h.caplen = h.len = (bpf_u_int32)n;
-	pcap_dump((u_char *)c->dump, &h, b);
-}
-
-static void capture_close(struct capture_out *c)
-{
-	pcap_dump_close(c->dump);
-	pcap_close(c->pcap);
-}
-
 /*
  * A TCP traceroute to TARGET port 80, three probes per TTL from 1, through a
  * NAT that gives every copy new source ports. TTL 1 expires at the NAT (the
@@ -84,9 +55,9 @@ struct nat {
 
 static void write_nat_case(const struct nat *nat, const char *guest_path, const char *host_path)
 {
-	struct capture_out g, h;
-	capture_open(&g, guest_path);
-	capture_open(&h, host_path);
+	struct pcap_file g, h;
+	pcap_file_open(&g, guest_path);
+	pcap_file_open(&h, host_path);
 	uint8_t b[128];
 	for (int n = 0; n < 3 * nat->max_ttl; n++) {
 		uint8_t ttl = (uint8_t)(1 + n / 3);
@@ -94,9 +65,9 @@ static void write_nat_case(const struct nat *nat, const char *guest_path, const 
 		struct probe_spec gp = { .src = GUEST, .dst = TARGET, .ttl = ttl, .ip_id = (uint16_t)(2000 + n),
 					 .sport = (uint16_t)(40000 + n), .dport = 80, .seq = (uint32_t)(1000 + n),
 					 .proto = 6 };
-		capture_put(&g, t, b, build_probe(&gp, b, sizeof b));
+		pcap_file_add(&g, t, b, build_probe(&gp, b, sizeof b));
 		if (ttl == 1) {
-			capture_put(&g, t + 300 * US, b,
+			pcap_file_add(&g, t + 300 * US, b,
 				    build_icmp_error(&gp, GATEWAY, 64, 11, 0, 1, b, sizeof b));
 			continue;
 		}
@@ -108,23 +79,23 @@ static void write_nat_case(const struct nat *nat, const char *guest_path, const 
 			hp.ip_id = (uint16_t)(n * 40503 + 17);
 		if (!nat->keep_seq)
 			hp.seq = (uint32_t)n * 2654435761u;
-		capture_put(&h, at_host + 200 * US, b, build_probe(&hp, b, sizeof b));
+		pcap_file_add(&h, at_host + 200 * US, b, build_probe(&hp, b, sizeof b));
 		int hop = hp.ttl;
 		if (nat->routes && hop <= 3) {
 			const char *r = routers[hop - 1];
-			capture_put(&h, at_host + 300 * US, b,
+			pcap_file_add(&h, at_host + 300 * US, b,
 				    build_icmp_error(&hp, r, (uint8_t)(256 - hop), 11, 0, 1, b, sizeof b));
-			capture_put(&g, t + 400 * US, b,
+			pcap_file_add(&g, t + 400 * US, b,
 				    build_icmp_error(&gp, r, (uint8_t)(255 - hop), 11, 0, 1, b, sizeof b));
 		} else {
 			/* From 64, less the three routers, and the host when it routes. */
-			capture_put(&h, at_host + 400 * US, b, build_answer(&hp, 61, b, sizeof b));
-			capture_put(&g, t + 500 * US, b,
+			pcap_file_add(&h, at_host + 400 * US, b, build_answer(&hp, 61, b, sizeof b));
+			pcap_file_add(&g, t + 500 * US, b,
 				    build_answer(&gp, nat->routes ? 60 : 64, b, sizeof b));
 		}
 	}
-	capture_close(&g);
-	capture_close(&h);
+	pcap_file_close(&g);
+	pcap_file_close(&h);
 }
 
 struct run {
@@ -450,31 +421,19 @@ static void move_udp_port(uint8_t *ip, size_t n)
 		ip[ihl + 6] = ip[ihl + 7] = 0; /* no checksum: the old one is wrong now */
 }
 
+static bool move_ports_of_ipv4(unsigned number, struct pcap_pkthdr *h, uint8_t *frame, void *ctx)
+{
+	(void)number;
+	(void)ctx;
+	if (h->caplen > 14 && frame[12] == 0x08 && frame[13] == 0x00)
+		move_udp_port(frame + 14, h->caplen - 14);
+	return true;
+}
+
+/* The lab captures are Ethernet: the IPv4 packet starts at byte 14. */
 static char *with_ports_moved(const char *sample, const char *dir, const char *name)
 {
-	char *src = source_path(sample);
-	char errbuf[PCAP_ERRBUF_SIZE];
-	pcap_t *in = pcap_open_offline(src, errbuf);
-	assert_non_null(in);
-	assert_int_equal(pcap_datalink(in), DLT_EN10MB);
-	char *path = malloc(strlen(dir) + strlen(name) + 2);
-	sprintf(path, "%s/%s", dir, name);
-	pcap_dumper_t *out = pcap_dump_open(in, path);
-	assert_non_null(out);
-	struct pcap_pkthdr *h;
-	const u_char *data;
-	while (pcap_next_ex(in, &h, &data) == 1) {
-		uint8_t frame[2048];
-		assert_true(h->caplen <= sizeof frame);
-		memcpy(frame, data, h->caplen);
-		if (h->caplen > 14 && frame[12] == 0x08 && frame[13] == 0x00)
-			move_udp_port(frame + 14, h->caplen - 14);
-		pcap_dump((u_char *)out, h, frame);
-	}
-	pcap_dump_close(out);
-	pcap_close(in);
-	free(src);
-	return path;
+	return rewrite_capture(sample, dir, name, move_ports_of_ipv4, NULL);
 }
 
 /*

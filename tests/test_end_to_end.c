@@ -446,30 +446,25 @@ static void capture_cut_mid_record(void **state)
 	free(src);
 }
 
-/* Frames first..last of a committed capture, shift_s seconds later, written with libpcap into dir/name. */
+struct frame_range {
+	unsigned first, last;
+	long shift_s;
+};
+
+static bool keep_range_shifted(unsigned number, struct pcap_pkthdr *h, uint8_t *frame, void *ctx)
+{
+	(void)frame;
+	const struct frame_range *r = ctx;
+	h->ts.tv_sec += r->shift_s;
+	return number >= r->first && number <= r->last;
+}
+
+/* Frames first..last of a committed capture, shift_s seconds later, into dir/name. */
 static char *rewrite_frames(const char *sample, unsigned first, unsigned last, long shift_s,
 			    const char *dir, const char *name)
 {
-	char *src = source_path(sample);
-	char errbuf[PCAP_ERRBUF_SIZE];
-	pcap_t *in = pcap_open_offline(src, errbuf);
-	assert_non_null(in);
-	char *path = malloc(strlen(dir) + strlen(name) + 2);
-	sprintf(path, "%s/%s", dir, name);
-	pcap_dumper_t *out = pcap_dump_open(in, path);
-	assert_non_null(out);
-	struct pcap_pkthdr *h;
-	const u_char *data;
-	for (unsigned n = 1; n <= last && pcap_next_ex(in, &h, &data) == 1; n++)
-		if (n >= first) {
-			struct pcap_pkthdr shifted = *h;
-			shifted.ts.tv_sec += shift_s;
-			pcap_dump((u_char *)out, &shifted, data);
-		}
-	pcap_dump_close(out);
-	pcap_close(in);
-	free(src);
-	return path;
+	struct frame_range r = { first, last, shift_s };
+	return rewrite_capture(sample, dir, name, keep_range_shifted, &r);
 }
 
 /*
