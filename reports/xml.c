@@ -272,7 +272,7 @@ static void write_trace(struct xml_out *x, const struct case_model *cm, const st
 	attr_u64(x, "max-ttl", t->max_ttl);
 	if (t->reached_ttl > 0)
 		attr_u64(x, "reached-ttl", t->reached_ttl);
-	if (t->probes > 0) {
+	if (t->probes > 0 || t->rebuilt_from_replies) {
 		attr_timestamp(x, "first", t->first_ts_ns);
 		attr_timestamp(x, "last", t->last_ts_ns);
 	}

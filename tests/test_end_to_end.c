@@ -993,6 +993,9 @@ static void reply_only_capture_keeps_the_destinations_answers(void **state)
 	assert_hops(doc, 1, "192.0.2.1,198.51.100.1,203.0.113.10");
 	assert_xpath(doc, "/report/traces/trace[1]/hop[3]/@kind", "syn-ack");
 	assert_xpath(doc, "/report/traces/trace[1]/hop[3]/@answers", "3");
+	/* Its time span is that of its answers (the XML left it out for want of probes). */
+	assert_xpath(doc, "/report/traces/trace[1]/@first", "2025-12-04T00:00:00.000000000Z");
+	assert_xpath(doc, "/report/traces/trace[1]/@last", "2025-12-04T00:00:00.008000000Z");
 	assert_int_equal(xpath_number(doc, "count(/report/findings/finding[@kind='path.destination_not_reached'])"), 0);
 	xmlFreeDoc(doc);
 	assert_int_equal(sql_int(&r, "SELECT count(*) FROM replies WHERE kind = 'syn-ack'"), 3);
