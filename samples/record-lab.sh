@@ -9,6 +9,10 @@
 #                                                   # some scenarios (all families,
 #                                                   # or one with -v4 / -v6)
 #   sudo TOOLS="traceroute-tcp mtr-icmp" bash samples/record-lab.sh matrix slirp
+#   sudo bash samples/record-lab.sh extra           # the extra cases into extra/
+#   sudo bash samples/record-lab.sh extra guestside # or one part: guestside | onlink
+#                                                   # (or one run set: kernel-nat-v4,
+#                                                   # nat-classic-v4, onlink-wide-v4/-v6)
 #
 # Topology (see README.md next to this script):
 #
@@ -35,8 +39,23 @@
 #           make-manifest.py writes <OUT_DIR>/manifest.tsv and
 #           <OUT_DIR>/lab/ttl-facts.tsv (needs tshark).
 #
+# Extra mode (cases the matrix lacks; same tools, settings and run
+# procedure as the matrix, traceroute -T, -I and UDP only):
+#   guestside   kernel-nat-v4 and nat-classic-v4 again, with a third capture
+#               on the host's guest-facing veth h-g (host-guestside.pcap),
+#               taken at the same time as guest.pcap and host.pcap (h-r1).
+#   onlink      "onlink-wide": guest and destination on one link with a
+#               prefix wider than /24 or /64 (10.1.2.3/16 -> 10.1.200.4/16;
+#               2001:db8:10:2::3/48 -> 2001:db8:10:c8::4/48), no router, no
+#               host; neighbour caches flushed before every run, so each
+#               guest capture holds the ARP / neighbour discovery exchange.
+#   Output: <OUT_DIR>/extra/<scenario>-v<4|6>/<tool>/{guest.pcap,[host.pcap,
+#           host-guestside.pcap,]output.txt}, <OUT_DIR>/extra/runs.tsv,
+#           <OUT_DIR>/extra/versions.txt; then make-manifest.py as above
+#           (extra/ttl-facts.tsv too). The matrix files are not touched.
+#
 # Safety: every address used lives in namespaces this script creates
-# (tsl-guest, tsl-host, tsl-r1..3, tsl-target); no namespace has a route that
+# (tsl-guest, tsl-host, tsl-r1..3, tsl-target; tsl-lan in extra mode); no namespace has a route that
 # leads out of the lab (only the guest has a default route, into the lab; the
 # host has none); all tools get numeric addresses and run with -n (no DNS);
 # slirp4netns runs with --disable-dns --disable-host-loopback, pasta inside
@@ -52,7 +71,7 @@ set -Eeuo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 OUT_DIR=${OUT_DIR:-$SCRIPT_DIR}
-MODE=legacy                            # legacy | matrix (set in main)
+MODE=legacy                            # legacy | matrix | extra (set in main)
 
 # Address families to configure: legacy mode is IPv4 only (IPv6 disabled in
 # every namespace); matrix mode sets (4 6).
@@ -194,6 +213,25 @@ declare -A VARIANTS=(
     [nat-classic-v4/traceroute-tcp]="host-any"
 )
 
+# ----------------------------------------------------------- extra settings
+
+EXTRA_SUBDIR=extra
+EXTRA_TOOLS=(traceroute-tcp traceroute-icmp traceroute-udp)
+# "guestside": matrix scenarios recorded again with host-guestside.pcap.
+EXTRA_GUESTSIDE=(kernel-nat-v4 nat-classic-v4)
+# "onlink": the on-link destination on a wide prefix.
+EXTRA_ONLINK=(onlink-wide-v4 onlink-wide-v6)
+NS_LAN=tsl-lan                         # the on-link destination's namespace
+ONLINK_GUEST_IF=g-l
+ONLINK_LAN_IF=l-g
+# "guest/len destination/len" per family: one link, one prefix; the two
+# addresses differ outside the first /24 (/64), so only the prefix length
+# (or the neighbour exchange in the capture) says they share the link.
+declare -A ONLINK_NET=(
+    [4]="10.1.2.3/16 10.1.200.4/16"
+    [6]="2001:db8:10:2::3/48 2001:db8:10:c8::4/48"
+)
+
 # Processes we start are recorded here too, so that a later run can end the
 # leftovers of a run that was killed hard (by PID, never by name).
 PIDFILE=/run/ttlsleuth-lab.pids
@@ -280,6 +318,14 @@ require_matrix_tools() {
     done
     ((${#missing[@]} == 0)) ||
         die "missing tools: ${missing[*]} (DEBIAN_FRONTEND=noninteractive apt-get install -y ${pkgs[*]})"
+    command -v tshark >/dev/null 2>&1 ||
+        log "note: tshark not found: manifest.tsv will not be regenerated (apt-get install -y tshark)"
+}
+
+# Extra mode: traceroute only, and nft for nat-classic.
+require_extra_tools() {
+    command -v nft >/dev/null 2>&1 ||
+        die "missing tools: nft (DEBIAN_FRONTEND=noninteractive apt-get install -y nftables)"
     command -v tshark >/dev/null 2>&1 ||
         log "note: tshark not found: manifest.tsv will not be regenerated (apt-get install -y tshark)"
 }
@@ -456,6 +502,28 @@ while True:
         bash -c "ip netns exec $NS_TARGET ss -Hltn 'sport = :$TARGET_TCP_PORT' | grep -q LISTEN"
 }
 
+# A TCP port 80 listener (accept, close) of one family in namespace $1, as
+# the matrix target's; PID in BG_PID. Extra mode's on-link destination.
+start_listener() {
+    local ns=$1 family=$2 logfile=$3 py af any
+    py=$(command -v python3)
+    [[ -x /usr/bin/python3 ]] && py=/usr/bin/python3
+    if [[ $family == 4 ]]; then af=AF_INET any=0.0.0.0; else af=AF_INET6 any=::; fi
+    start_bg "$logfile" ip netns exec "$ns" "$py" -c '
+import socket
+s = socket.socket(socket.'"$af"', socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("'"$any"'", '"$TARGET_TCP_PORT"'))
+s.listen(64)
+while True:
+    c, _ = s.accept()
+    c.close()
+'
+    log "TCP listener in $ns port $TARGET_TCP_PORT (IPv$family), PID $BG_PID"
+    wait_for "TCP listener in $ns" 50 \
+        bash -c "ip netns exec $ns ss -Hltn 'sport = :$TARGET_TCP_PORT' | grep -q LISTEN"
+}
+
 # ------------------------------------------------------------- scenarios
 # Each setup_* creates tsl-guest and its link to the host and prints the
 # guest's capture interface; the guest namespace is deleted afterwards,
@@ -582,22 +650,31 @@ M_GATEWAY=""            # what the guest's default route points to
 M_HOST_GUEST_IF=""      # host end of the guest link (veth scenarios)
 M_PROC_PID=""           # slirp4netns / pasta PID of this scenario
 M_NFT=""                # nftables ruleset loaded in tsl-host (text)
+M_HOST_NS=""            # namespace of host.pcap (on h-r1); empty: no host capture
+M_TARGET=""             # the traced address when not TARGET4/TARGET6 (onlink)
+M_COLD_NEIGH=0          # 1: flush the neighbour caches before every run (onlink)
+M_LAN_PID=""            # listener in tsl-lan (onlink)
 RUNS_TSV=""
 
 matrix_guest_ns() {
-    local family=$1 want_ra=${2:-0}
-    ip netns add "$NS_GUEST"
-    nsx "$NS_GUEST" ip link set lo up
+    matrix_guest_ns_named "$NS_GUEST" "$@"
+}
+
+# A single-stack namespace as the matrix guest's (also tsl-lan, extra mode).
+matrix_guest_ns_named() {
+    local ns=$1 family=$2 want_ra=${3:-0}
+    ip netns add "$ns"
+    nsx "$ns" ip link set lo up
     if [[ $family == 4 ]]; then
-        nsx "$NS_GUEST" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-        nsx "$NS_GUEST" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+        nsx "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+        nsx "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
     else
-        nsx "$NS_GUEST" sysctl -qw net.ipv6.conf.all.accept_dad=0
-        nsx "$NS_GUEST" sysctl -qw net.ipv6.conf.default.accept_dad=0
+        nsx "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0
+        nsx "$ns" sysctl -qw net.ipv6.conf.default.accept_dad=0
         if ((!want_ra)); then
-            nsx "$NS_GUEST" sysctl -qw net.ipv6.conf.all.router_solicitations=0
-            nsx "$NS_GUEST" sysctl -qw net.ipv6.conf.default.router_solicitations=0
-            nsx "$NS_GUEST" sysctl -qw net.ipv6.conf.default.accept_ra=0
+            nsx "$ns" sysctl -qw net.ipv6.conf.all.router_solicitations=0
+            nsx "$ns" sysctl -qw net.ipv6.conf.default.router_solicitations=0
+            nsx "$ns" sysctl -qw net.ipv6.conf.default.accept_ra=0
         fi
     fi
 }
@@ -784,14 +861,48 @@ setup_pasta_matrix() {
     M_NFT=""
 }
 
+# The on-link destination (extra mode): tsl-guest and tsl-lan joined by one
+# veth, both addresses in one wide prefix, no router and no route besides the
+# connected one (not even a default route in the guest: nothing can leave).
+# tsl-lan answers like the matrix target: TCP port 80 accepts, UDP to a
+# closed port gets port unreachable, echo gets echo reply; no ICMP rate limit.
+setup_onlink() {
+    local family=$1 guest dest
+    read -r guest dest <<<"${ONLINK_NET[$family]}"
+    matrix_guest_ns "$family"
+    matrix_guest_ns_named "$NS_LAN" "$family"
+    nsx "$NS_LAN" sysctl -qw net.ipv4.icmp_ratelimit=0
+    nsx "$NS_LAN" sysctl -qw net.ipv6.icmp.ratelimit=0
+    add_veth "$NS_GUEST" "$ONLINK_GUEST_IF" "$NS_LAN" "$ONLINK_LAN_IF"
+    if [[ $family == 4 ]]; then
+        nsx "$NS_GUEST" ip -4 addr add "$guest" dev "$ONLINK_GUEST_IF"
+        nsx "$NS_LAN" ip -4 addr add "$dest" dev "$ONLINK_LAN_IF"
+    else
+        nsx "$NS_GUEST" ip -6 addr add "$guest" dev "$ONLINK_GUEST_IF" nodad
+        nsx "$NS_LAN" ip -6 addr add "$dest" dev "$ONLINK_LAN_IF" nodad
+    fi
+    start_listener "$NS_LAN" "$family" "$WORK/listener-lan-$family.log"
+    M_LAN_PID=$BG_PID
+    host_forwarding 0
+    GUEST_IF=$ONLINK_GUEST_IF
+    M_GUEST_ADDR=${guest%/*}
+    M_GATEWAY=""
+    M_TARGET=${dest%/*}
+    M_HOST_NS=""
+    M_COLD_NEIGH=1
+    M_NFT=""
+}
+
 matrix_setup() {
     local scenario=$1 family=$2
     M_PROC_PID=""
+    M_HOST_NS=$NS_HOST M_TARGET="" M_COLD_NEIGH=0 M_LAN_PID="" M_HOST_GUEST_IF=""
     case $scenario in
         slirp | slirp-noping) setup_slirp_matrix "$scenario" "$family" ;;
         pasta) setup_pasta_matrix "$family" ;;
         nat-classic | nat-network | kernel-nat | routed)
             setup_veth_scenario "$scenario" "$family" ;;
+        onlink-wide) setup_onlink "$family" ;;
         *) die "unknown matrix scenario $scenario" ;;
     esac
     # Interface bring-up sends MLD reports / router solicitations for a
@@ -804,9 +915,13 @@ matrix_teardown() {
     [[ -z $M_PROC_PID ]] || stop_pid "$M_PROC_PID" TERM
     [[ -z $M_NFT ]] || nsx "$NS_HOST" nft delete table inet tsl_lab
     ip netns del "$NS_GUEST"
+    if [[ $scenario == onlink-wide ]]; then
+        [[ -z $M_LAN_PID ]] || stop_pid "$M_LAN_PID" TERM
+        ip netns del "$NS_LAN"
+    fi
     host_forwarding 0
     nsx "$NS_HOST" sysctl -qw net.ipv4.ping_group_range="0 2147483647"
-    M_PROC_PID="" M_NFT=""
+    M_PROC_PID="" M_NFT="" M_LAN_PID=""
 }
 
 tool_protocol() {
@@ -855,13 +970,22 @@ record_run() {
     dir=$OUT_DIR/$rel
     mkdir -p "$dir"
     rm -f "$dir"/*.pcap "$dir"/*.pcapng "$dir"/output.txt
-    if [[ $family == 4 ]]; then target=$TARGET4; else target=$TARGET6; fi
+    if [[ -n $M_TARGET ]]; then target=$M_TARGET
+    elif [[ $family == 4 ]]; then target=$TARGET4; else target=$TARGET6; fi
     tool_command "$tool" "$family" "$target"
+    if ((M_COLD_NEIGH)); then
+        # Cold neighbour caches on both ends of the link: the run starts
+        # with ARP / neighbour discovery, and the capture holds it.
+        nsx "$NS_GUEST" ip neigh flush all
+        nsx "$NS_LAN" ip neigh flush all
+    fi
 
     start_capture "$NS_GUEST" "$GUEST_IF" "$dir/guest.pcap" "$name-$tool-guest"
     pids+=("$BG_PID"); files+=("$dir/guest.pcap")
-    start_capture "$NS_HOST" "$HOST_UPLINK" "$dir/host.pcap" "$name-$tool-host"
-    pids+=("$BG_PID"); files+=("$dir/host.pcap")
+    if [[ -n $M_HOST_NS ]]; then
+        start_capture "$M_HOST_NS" "$HOST_UPLINK" "$dir/host.pcap" "$name-$tool-host"
+        pids+=("$BG_PID"); files+=("$dir/host.pcap")
+    fi
     for v in ${VARIANTS[$name/$tool]:-}; do
         case $v in
             guest-any)
@@ -877,6 +1001,12 @@ record_run() {
             host-any)
                 start_capture "$NS_HOST" any "$dir/host-any.pcap" "$name-$tool-$v" -y LINUX_SLL2
                 files+=("$dir/host-any.pcap") ;;
+            host-guestside)
+                # The host's end of the guest link (veth scenarios): what a
+                # capture on the VM's tap/bridge/vnet interface sees.
+                [[ -n $M_HOST_GUEST_IF ]] || die "$v needs a veth scenario"
+                start_capture "$NS_HOST" "$M_HOST_GUEST_IF" "$dir/host-guestside.pcap" "$name-$tool-$v"
+                files+=("$dir/host-guestside.pcap") ;;
             *) die "unknown capture variant $v" ;;
         esac
         pids+=("$BG_PID")
@@ -895,7 +1025,7 @@ record_run() {
 
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
         "$scenario" "$family" "$tool" "$(tool_protocol "$tool")" "$rel" \
-        "$GUEST_IF" "$HOST_UPLINK" "$M_GUEST_ADDR" "$M_GATEWAY" "$target" \
+        "$GUEST_IF" "${M_HOST_NS:+$HOST_UPLINK}" "$M_GUEST_ADDR" "$M_GATEWAY" "$target" \
         "$rc" "${VARIANTS[$name/$tool]:-}" "${M_CMD[*]}" >>"$RUNS_TSV"
 }
 
@@ -969,25 +1099,78 @@ record_matrix() {
     cat "$t" >"$RUNS_TSV"; rm -f "$t"
 }
 
+# ================================================================== extra
+#
+# The same run procedure as the matrix (record_run), into extra/ with its
+# own index, for the cases listed under "extra settings".
+
+record_extra() {
+    local sel=("$@") s item scen fam tool t
+    local -a todo=()
+    ((${#sel[@]})) || sel=(guestside onlink)
+    for s in "${sel[@]}"; do
+        case $s in
+            guestside) todo+=("${EXTRA_GUESTSIDE[@]}") ;;
+            onlink) todo+=("${EXTRA_ONLINK[@]}") ;;
+            *)
+                [[ " ${EXTRA_GUESTSIDE[*]} ${EXTRA_ONLINK[*]} " == *" $s "* ]] ||
+                    die "unknown extra set '$s' (guestside, onlink, ${EXTRA_GUESTSIDE[*]} ${EXTRA_ONLINK[*]})"
+                todo+=("$s") ;;
+        esac
+    done
+    # The guestside runs take the third capture on h-g.
+    for item in "${EXTRA_GUESTSIDE[@]}"; do
+        for tool in "${EXTRA_TOOLS[@]}"; do VARIANTS[$item/$tool]=host-guestside; done
+    done
+
+    LAB_SUBDIR=$EXTRA_SUBDIR
+    mkdir -p "$OUT_DIR/$LAB_SUBDIR"
+    RUNS_TSV=$OUT_DIR/$LAB_SUBDIR/runs.tsv
+    if [[ ! -s $RUNS_TSV ]]; then
+        printf 'scenario\tip_version\ttool\tprotocol\tdir\tguest_if\thost_if\tguest_address\tguest_gateway\ttarget_address\texit_code\tvariants\tcommand\n' >"$RUNS_TSV"
+    fi
+    write_versions "$OUT_DIR/$LAB_SUBDIR/versions.txt"
+
+    for item in "${todo[@]}"; do
+        scen=${item%-v[46]} fam=${item##*-v}
+        log "=== extra: $scen, IPv$fam ==="
+        for tool in "${EXTRA_TOOLS[@]}"; do
+            t=$(mktemp "$WORK/runs.XXXXXX")
+            awk -F'\t' -v s="$scen" -v f="$fam" -v t="$tool" \
+                'NR == 1 || !($1 == s && $2 == f && $3 == t)' "$RUNS_TSV" >"$t"
+            cat "$t" >"$RUNS_TSV"; rm -f "$t"
+        done
+        matrix_setup "$scen" "$fam"
+        for tool in "${EXTRA_TOOLS[@]}"; do record_run "$scen" "$fam" "$tool"; done
+        matrix_teardown "$scen"
+    done
+    t=$(mktemp "$WORK/runs.XXXXXX")
+    { head -n 1 "$RUNS_TSV"; tail -n +2 "$RUNS_TSV" | sort -t$'\t' -k1,1 -k2,2n -k3,3; } >"$t"
+    cat "$t" >"$RUNS_TSV"; rm -f "$t"
+}
+
 # ------------------------------------------------------------------- main
 
 main() {
     local args=("$@") s f
-    if ((${#args[@]})) && [[ ${args[0]} == matrix ]]; then
-        MODE=matrix
+    if ((${#args[@]})) && [[ ${args[0]} == matrix || ${args[0]} == extra ]]; then
+        MODE=${args[0]}
         FAMILIES=(4 6)
         args=("${args[@]:1}")
     else
         ((${#args[@]})) || args=(slirp routed)
         for s in "${args[@]}"; do
             [[ $s == slirp || $s == routed ]] ||
-                die "unknown scenario '$s' (slirp|routed, or: matrix [SCENARIO[-v4|-v6]]...)"
+                die "unknown scenario '$s' (slirp|routed, or: matrix [SCENARIO[-v4|-v6]]..., or: extra [guestside|onlink]...)"
         done
     fi
 
     require_root
     require_tools
-    [[ $MODE == legacy ]] || require_matrix_tools
+    case $MODE in
+        matrix) require_matrix_tools ;;
+        extra) require_extra_tools ;;
+    esac
 
     # Leftovers of a failed earlier run first, then our own trap.
     kill_recorded_leftovers
@@ -1002,17 +1185,17 @@ main() {
 
     build_core
     start_target_listener
-    if [[ $MODE == legacy ]]; then
-        for s in "${args[@]}"; do record_scenario "$s"; done
-    else
-        record_matrix "${args[@]}"
-    fi
+    case $MODE in
+        legacy) for s in "${args[@]}"; do record_scenario "$s"; done ;;
+        matrix) record_matrix "${args[@]}" ;;
+        extra) record_extra "${args[@]}" ;;
+    esac
 
     log "wrote:"
     for f in "${WRITTEN[@]}"; do
         log "  $f ($(stat -c %s "$f") bytes)"
     done
-    if [[ $MODE == matrix ]]; then
+    if [[ $MODE != legacy ]]; then
         if command -v tshark >/dev/null 2>&1; then
             log "regenerating manifest.tsv and $LAB_SUBDIR/ttl-facts.tsv"
             python3 "$SCRIPT_DIR/make-manifest.py" --samples "$OUT_DIR" ||
