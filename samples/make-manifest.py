@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Write samples/manifest.tsv (ground truth per trace per capture) and
-samples/lab/ttl-facts.tsv (TTLs observed per capture).
+samples/lab/ttl-facts.tsv, samples/extra/ttl-facts.tsv (TTLs observed per
+capture).
 
     python3 samples/make-manifest.py [--samples DIR] [--check]
 
@@ -23,6 +24,10 @@ Where the values come from:
 * linktype, timestamp precision, file format and packet count from capinfos.
 * The rows of the legacy captures (slirp/, routed/: three traces per
   capture) are taken from ground-truth.tsv, which stays as it is.
+* The runs of `record-lab.sh extra` (extra/runs.tsv) come after the matrix:
+  kernel-nat-v4 and nat-classic-v4 again with a third capture on the host's
+  guest-facing veth (host-guestside.pcap), and the on-link destination on a
+  wide prefix (onlink-wide, guest capture only).
 """
 import argparse
 import collections
@@ -50,7 +55,9 @@ HOST_GW = {
 }
 USERSPACE = ("slirp", "slirp-noping", "pasta")
 SCENARIO_ORDER = ["slirp", "slirp-noping", "pasta", "nat-classic", "nat-network", "kernel-nat",
-                  "routed"]
+                  "routed", "onlink-wide"]
+# The host's end of the guest veth in the kernel scenarios (host-guestside.pcap).
+HOST_GUEST_IF = "h-g"
 TOOL_ORDER = ["traceroute-tcp", "tcptraceroute", "mtr-tcp", "hping3-tcp", "scamper-tcp",
               "traceroute-icmp", "traceroute-udp", "mtr-icmp"]
 TOOL_NOTES = {
@@ -68,6 +75,8 @@ def true_path(scenario, fam):
     are re-originated from its sockets, so r1, r2, r3 are the routers. In
     the kernel scenarios the host forwards (and decrements) like a router,
     also in nat-network where its TTL rewriting hides it."""
+    if scenario == "onlink-wide":
+        return [], []          # the caller adds the destination
     hops = list(ROUTERS[fam])
     if scenario not in USERSPACE:
         hops.insert(0, HOST_GW[(scenario, fam)])
@@ -126,6 +135,19 @@ for _fam in (4, 6):
         EXPECTED[("routed", _fam, _p)] = (
             "no-ttl-reset", "", "", "no-ttl-reset",
             "no NAT: the host forwards, TTL kept less one")
+    for _p in ("tcp", "icmp", "udp"):
+        EXPECTED[("onlink-wide", _fam, _p)] = (
+            "no-ttl-reset", "", "", "no-ttl-reset",
+            "on-link destination on a wide prefix (record-lab.sh extra onlink): guest %s and "
+            "destination %s share one link (veth g-l/l-g) and prefix %s, no router and no NAT "
+            "between them, so every probe reaches the destination whatever its TTL and its answer to "
+            "TTL 1 is the true path; the addresses differ outside the first %s, so only the prefix "
+            "length or the neighbour exchange shows the destination on the link; neighbour caches "
+            "flushed before the run: the capture starts with the %s exchange; no host in this "
+            "scenario, no host capture"
+            % (("10.1.2.3", "10.1.200.4", "10.1.0.0/16", "/24", "ARP") if _fam == 4 else
+               ("2001:db8:10:2::3", "2001:db8:10:c8::4", "2001:db8:10::/48", "/64",
+                "neighbor solicitation/advertisement")))
 for _s in ("slirp", "slirp-noping"):
     EXPECTED[(_s, 6, "icmp")] = (
         "inconclusive", "", "", "inconclusive",
@@ -331,7 +353,18 @@ COLUMNS = ["scenario", "ip_version", "tool", "protocol", "capture", "side", "int
            "true_hop_addresses", "expected_verdict", "expected_direction", "expected_reset_ttl",
            "expected_verdict_guest_only", "expected_hops_as_printed", "probe_ttls_in_capture",
            "linktype", "timestamp_precision", "file_format", "packets", "tool_output", "command",
-           "notes"]
+           "notes", "host_capture_point"]
+
+# host_capture_point (host rows): where on the host the capture was taken.
+#   uplink      the host's outside interface h-r1: shows what left the host
+#   any         tcpdump -i any in tsl-host (h-r1 and, in the kernel scenarios, h-g)
+#   guest-side  the host's end of the guest link, h-g (a hypervisor's tap, vnet or
+#               bridge port): every probe still has the guest's TTL, so it cannot
+#               show the TTL the probes left the host with; with such a pair the
+#               reset TTL is not known (expected_reset_ttl empty), direction and
+#               verdict are still the scenario's
+# Guest rows leave it empty. test_accuracy analyses a guest-side host capture
+# with its guest capture (pair_capture) and checks the host row's expectations.
 
 CAPTURE_FILES = [  # file, side, interface (None: the run's own), notes
     ("guest.pcap", "guest", None, ""),
@@ -343,6 +376,10 @@ CAPTURE_FILES = [  # file, side, interface (None: the run's own), notes
     ("guest.pcapng", "guest", None, "dumpcap (pcapng), recorded at the same time as guest.pcap"),
     ("host-any.pcap", "host", "any",
      "tcpdump -i any -y LINUX_SLL2 in tsl-host, recorded at the same time as host.pcap"),
+    ("host-guestside.pcap", "host", HOST_GUEST_IF,
+     "tcpdump on h-g in tsl-host, the host's end of the guest veth (where a hypervisor's tap, vnet "
+     "or bridge port is), recorded at the same time as guest.pcap and host.pcap: the probes with "
+     "the guest's own TTLs, the answers as they go to the guest"),
 ]
 
 
@@ -351,8 +388,11 @@ def read_tsv(path):
         return list(csv.DictReader(f, delimiter="\t"))
 
 
-def lab_rows(samples, warnings, fact_rows):
-    runs = read_tsv(os.path.join(samples, "lab", "runs.tsv"))
+def lab_rows(samples, warnings, fact_rows, subdir="lab"):
+    index = os.path.join(samples, subdir, "runs.tsv")
+    if not os.path.exists(index):
+        return []
+    runs = read_tsv(index)
     order_s = {s: i for i, s in enumerate(SCENARIO_ORDER)}
     order_t = {t: i for i, t in enumerate(TOOL_ORDER)}
     runs.sort(key=lambda r: (order_s.get(r["scenario"], 99), int(r["ip_version"]),
@@ -362,6 +402,8 @@ def lab_rows(samples, warnings, fact_rows):
         scen, fam, tool, proto = run["scenario"], int(run["ip_version"]), run["tool"], run["protocol"]
         verdict, direction, reset, alone, reason = EXPECTED[(scen, fam, proto)]
         routers, path = true_path(scen, fam)
+        if not path:
+            path = [run["target_address"]]
         out_rel = os.path.join(run["dir"], "output.txt")
         with open(os.path.join(samples, out_rel), errors="replace") as f:
             printed = printed_hops(tool, f.read())
@@ -375,7 +417,16 @@ def lab_rows(samples, warnings, fact_rows):
             for (s, d, kind), vals in groups.items():
                 fact_rows.append([rel, side, s, d, kind, str(len(vals)),
                                   counted([t for t, _ in vals]), counted([q for _, q in vals])])
-            if side == "guest" or scen == "routed":
+            point = ""
+            if side == "host":
+                point = {"any": "any", HOST_GUEST_IF: "guest-side"}.get(iface, "uplink")
+            row_reset = reset
+            if point == "guest-side" and reset:
+                vnote += ("; the probes left h-r1 with TTL %s (host.pcap of this run), which a capture "
+                          "on h-g cannot show: expected_reset_ttl is empty (with this host capture the "
+                          "reset TTL is not known)" % reset)
+                row_reset = ""
+            if side == "guest" or scen == "routed" or point == "guest-side":
                 psrc = run["guest_address"]
             else:
                 psrc = HOST_UPLINK[fam]
@@ -386,7 +437,8 @@ def lab_rows(samples, warnings, fact_rows):
                 vnote += ("; holds both the guest-facing link h-g (probes from %s, TTLs %s) and the "
                           "uplink h-r1 (probes from %s, TTLs in probe_ttls_in_capture)"
                           % (run["guest_address"], counted(ttls_guest_link), psrc))
-            check(warnings, rel, side, verdict, direction, reset, ttls, scen, fam, proto)
+            check(warnings, rel, side if point != "guest-side" else "guest", verdict, direction,
+                  reset, ttls, scen, fam, proto)
             notes = reason
             if vnote:
                 notes += "; " + vnote
@@ -396,22 +448,27 @@ def lab_rows(samples, warnings, fact_rows):
                 notes += "; the tool printed no hop line (nothing answered)"
             if side == "host" and scen in ("slirp-noping",) and proto == "icmp" and fam == 4:
                 notes += "; host-side probes are UDP datagrams to port 7"
+            if subdir == "extra" and scen != "onlink-wide":
+                notes += ("; extra run (record-lab.sh extra guestside): the matrix scenario recorded "
+                          "again with a third capture, host-guestside.pcap on h-g")
+            pair = os.path.join(run["dir"], "host.pcap" if side == "guest" else "guest.pcap")
+            if not os.path.exists(os.path.join(samples, pair)):
+                pair = ""
             rows.append({
                 "scenario": scen, "ip_version": str(fam), "tool": tool, "protocol": proto,
                 "capture": rel, "side": side,
                 "interface": iface or (run["guest_if"] if side == "guest" else run["host_if"]),
-                "pair_capture": os.path.join(run["dir"], "host.pcap" if side == "guest"
-                                             else "guest.pcap"),
+                "pair_capture": pair,
                 "frames": "all",
                 "guest_address": run["guest_address"], "target_address": run["target_address"],
                 "probe_source_in_capture": psrc, "true_router_hops": str(len(routers)),
                 "true_hop_addresses": ",".join(path), "expected_verdict": verdict,
-                "expected_direction": direction, "expected_reset_ttl": reset,
+                "expected_direction": direction, "expected_reset_ttl": row_reset,
                 "expected_verdict_guest_only": alone if side == "guest" else "",
                 "expected_hops_as_printed": printed, "probe_ttls_in_capture": counted(ttls),
                 "linktype": linktype, "timestamp_precision": prec, "file_format": fmt,
                 "packets": npkts, "tool_output": out_rel, "command": run["command"],
-                "notes": notes,
+                "notes": notes, "host_capture_point": point,
             })
     return rows
 
@@ -488,6 +545,7 @@ def legacy_rows(samples):
             "notes": "legacy capture (record-lab.sh %s): three traces in one capture, TCP, ICMP, UDP "
                      "about 2 s apart; this one is frames %s; %s"
                      % (scen, LEGACY_FRAMES[(g["capture"], proto)], reason),
+            "host_capture_point": "uplink" if g["side"] == "host" else "",
         })
     return rows
 
@@ -501,18 +559,25 @@ def main():
     rows = []
     if os.path.exists(os.path.join(a.samples, "ground-truth.tsv")):
         rows += legacy_rows(a.samples)
-    rows += lab_rows(a.samples, warnings, fact_rows)
+    facts_by_dir = {}
+    for subdir in ("lab", "extra"):
+        facts_by_dir[subdir] = []
+        rows += lab_rows(a.samples, warnings, facts_by_dir[subdir], subdir)
     with open(os.path.join(a.samples, "manifest.tsv"), "w", newline="") as f:
         w = csv.DictWriter(f, COLUMNS, delimiter="\t", lineterminator="\n")
         w.writeheader()
         w.writerows(rows)
-    with open(os.path.join(a.samples, "lab", "ttl-facts.tsv"), "w", newline="") as f:
-        w = csv.writer(f, delimiter="\t", lineterminator="\n")
-        w.writerow(["capture", "side", "src", "dst", "kind", "count", "ttls", "quoted_ttls"])
-        w.writerows(fact_rows)
+    for subdir, frows in facts_by_dir.items():
+        if not os.path.exists(os.path.join(a.samples, subdir, "runs.tsv")):
+            continue
+        fact_rows += frows
+        with open(os.path.join(a.samples, subdir, "ttl-facts.tsv"), "w", newline="") as f:
+            w = csv.writer(f, delimiter="\t", lineterminator="\n")
+            w.writerow(["capture", "side", "src", "dst", "kind", "count", "ttls", "quoted_ttls"])
+            w.writerows(frows)
     for msg in warnings:
         print("warning: " + msg, file=sys.stderr)
-    print("manifest.tsv: %d rows; lab/ttl-facts.tsv: %d rows; %d warnings"
+    print("manifest.tsv: %d rows; ttl-facts.tsv (lab, extra): %d rows; %d warnings"
           % (len(rows), len(fact_rows), len(warnings)), file=sys.stderr)
     return 1 if (a.check and warnings) else 0
 
