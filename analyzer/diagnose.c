@@ -408,15 +408,16 @@ static void check_path(struct case_model *cm, int32_t ti, int32_t other, int hos
 
 	if (other >= 0)
 		s->true_distance = cm->traces.items[other].reached_ttl;
-	if (s->true_distance < 0 && host >= 0 && dest && dest->reply >= 0) {
+	/* A host capture on the VM's side of the host sees the answers as the guest gets
+	 * them, after whatever the NAT did to them: it tells nothing of the distance. */
+	if (s->true_distance < 0 && host >= 0 && !s->host_saw_arrivals_only && dest &&
+	    dest->reply >= 0) {
 		const struct reply *gr = &cm->replies.items[dest->reply];
 		if (gr->counterpart >= 0) {
-			/* The host sees the real answer: its hops back and the destination
-			 * itself make the TTL needed, plus the host's own routing hop when the
-			 * capture was taken past it (not on the VM's side of the host). */
+			/* The host sees the real answer: its hops back, plus the guest's
+			 * gateway and the destination itself, make the TTL needed. */
 			int h_ttl = cm->replies.items[gr->counterpart].ttl;
-			s->true_distance = initial_ttl_guess(h_ttl) - h_ttl +
-					   (s->host_saw_arrivals_only ? 1 : 2);
+			s->true_distance = initial_ttl_guess(h_ttl) - h_ttl + 2;
 		}
 	}
 
@@ -505,8 +506,7 @@ static void check_path(struct case_model *cm, int32_t ti, int32_t other, int hos
 			f = add_finding(
 				cm, FINDING_EARLY_DESTINATION_ANSWER, ti,
 				"%s answered the %s probe with TTL %u, but its answers reach the host after about %d hops: the probe cannot have reached it with its own TTL.",
-				dst, protocol_label(t->proto), t->reached_ttl,
-				s->true_distance - (s->host_saw_arrivals_only ? 1 : 2));
+				dst, protocol_label(t->proto), t->reached_ttl, s->true_distance - 2);
 			add_evidence(f, t->capture, dest->probe_frame, "probe");
 			add_evidence(f, t->capture, dest->reply_frame, "destination answer");
 		}

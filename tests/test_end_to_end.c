@@ -806,6 +806,26 @@ static void host_capture_on_the_guest_side(void **state)
 	}
 }
 
+/*
+ * Classic NAT mode recorded with a third capture on the host's guest-facing
+ * veth (samples/extra): the answers there already carry the NAT's TTL 64, so
+ * that capture tells neither the reset value nor the distance (it said 1).
+ */
+static void host_capture_on_the_guest_side_of_a_nat(void **state)
+{
+	(void)state;
+	struct run r;
+	run_analyze(&r, "samples/extra/nat-classic-v4/traceroute-tcp/guest.pcap",
+		    "samples/extra/nat-classic-v4/traceroute-tcp/host-guestside.pcap");
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(sql_int(&r, "SELECT count(*) FROM traces t JOIN captures c ON c.id = t.capture_id"
+				     " WHERE c.side = 'guest' AND t.verdict = 'ttl-reset'"
+				     " AND t.reset_ttl IS NULL AND t.true_distance IS NULL"),
+			 1);
+	assert_int_equal(sql_int(&r, "SELECT count(*) FROM findings WHERE kind = 'host.capture_on_guest_side'"), 1);
+	remove_temp_dir(r.dir);
+}
+
 /* Guest and host given the wrong way round: the host copies carry one TTL more. */
 static void swapped_captures_are_named(void **state)
 {
@@ -1029,6 +1049,7 @@ int main(void)
 		cmocka_unit_test(host_clock_a_time_zone_away),
 		cmocka_unit_test(host_any_capture_keeps_the_reset_value),
 		cmocka_unit_test(host_capture_on_the_guest_side),
+		cmocka_unit_test(host_capture_on_the_guest_side_of_a_nat),
 		cmocka_unit_test(swapped_captures_are_named),
 		cmocka_unit_test(answers_stamped_before_their_probes),
 		cmocka_unit_test(first_ttl_above_one_shows_no_silent_hops),
