@@ -67,6 +67,8 @@ struct signals {
 	bool ingress_rewritten, ingress_preserved;
 	bool early_answer, gateway_then_destination, zero_hop_reply, off_link_first_hop;
 	bool on_link; /* the destination showed itself on the guest's link (ARP, neighbour discovery) */
+	bool quote_above_sent; /* the destination quotes the probe with more TTL than it was sent with */
+	bool silent_after_gateway; /* only TTL 1 was answered, by a router, and nothing after */
 	bool path_visible, forged_errors;
 	/* Every host copy carries the guest's own TTL: the host capture was taken on the
 	 * VM's side of the host (its tap or bridge), before anything was forwarded. */
@@ -450,7 +452,9 @@ static void check_path(struct case_model *cm, int32_t ti, int32_t other, int hos
 			dest ? "the destination answered" : "the trace ended");
 		for (size_t i = 0; i < t->hops.len && f && f->evidence.len < 6; i++)
 			if (t->hops.items[i].addr.family)
-				add_evidence(f, t->capture, t->hops.items[i].reply_frame, "hop answer");
+				add_evidence(f, t->capture, t->hops.items[i].reply_frame,
+					     t->hops.items[i].is_destination ? "destination answer"
+									     : "hop answer");
 	}
 	if (forged >= 2 && !t->rebuilt_from_replies) {
 		s->forged_errors = true;
@@ -464,6 +468,21 @@ static void check_path(struct case_model *cm, int32_t ti, int32_t other, int hos
 	}
 
 	check_odd_answers(cm, ti);
+
+	if (!dest && first_router && routers == 1 && first_router->ttl == 1 && t->max_ttl >= 4 &&
+	    !t->rebuilt_from_replies) {
+		char gw[64];
+		format_addr(&first_router->addr, gw);
+		s->silent_after_gateway = true;
+		struct finding *f = add_finding(
+			cm, FINDING_SILENT_AFTER_GATEWAY, ti,
+			"Only the gateway %s answered (TTL 1); none of the %s probes with TTL 2 to %u got an answer. A NAT that re-originates the probes and swallows the ICMP errors coming back looks like this (pasta does), and so does a firewall right behind the gateway: this trace cannot show the path.",
+			gw, protocol_label(t->proto), t->max_ttl);
+		add_evidence(f, t->capture, first_router->reply_frame, "gateway answer");
+		const struct hop *h2 = trace_hop_at(t, 2);
+		if (h2)
+			add_evidence(f, t->capture, h2->probe_frame, "unanswered probe");
+	}
 
 	if (!dest) {
 		if (t->answered == 0) {
@@ -529,21 +548,39 @@ static void check_path(struct case_model *cm, int32_t ti, int32_t other, int hos
 	if (s->egress_preserved)
 		return;
 
+	/* TTL only goes down on the way: a destination quoting the probe with more TTL than
+	 * it was sent with saw it after something raised it, i.e. re-originated it. */
+	const struct request *dprobe = dest->request >= 0 ? &cm->requests.items[dest->request] : NULL;
+	if (dr && dprobe && reply_kind_is_error(dr->kind) && dr->quoted &&
+	    dr->quoted_ttl > dprobe->ttl && !t->rebuilt_from_replies) {
+		s->quote_above_sent = true;
+		struct finding *f = add_finding(
+			cm, FINDING_QUOTED_TTL_ABOVE_SENT, ti,
+			"%s quotes the %s probe it answered with TTL %u, but the guest sent it with TTL %u: a TTL never grows on the way, so something between them re-originated the probe.",
+			dst, protocol_label(t->proto), dr->quoted_ttl, dprobe->ttl);
+		add_evidence(f, t->capture, dprobe->frame, "probe");
+		add_evidence(f, t->capture, dr->frame, "destination answer");
+	}
+
 	/* A destination that quotes the probe (port unreachable) tells the TTL it arrived
 	 * with: no more than the guest sent means nobody re-originated it on the way out
 	 * (a router that forwards without decrementing looks like the pattern below). */
 	bool quote_shows_sent_ttl = dr && reply_kind_is_error(dr->kind) && dr->quoted &&
 				    dr->quoted_ttl >= 1 && dr->quoted_ttl <= t->reached_ttl;
-	if (t->reached_ttl == 2 && first_router && one_gateway && s->zero_hop_reply &&
-	    first_router->ttl == 1 && !quote_shows_sent_ttl) {
+	/* TTL 1 answered by the gateway alone, or by nobody (a NAT that drops what expires at it). */
+	bool gateway_or_silent = first_router ? one_gateway && first_router->ttl == 1 : true;
+	if (t->reached_ttl == 2 && gateway_or_silent && s->zero_hop_reply && !quote_shows_sent_ttl) {
 		char gw[64];
-		format_addr(&first_router->addr, gw);
+		if (first_router)
+			format_addr(&first_router->addr, gw);
 		s->gateway_then_destination = true;
 		struct finding *f = add_finding(
 			cm, FINDING_SINGLE_GATEWAY_THEN_DESTINATION, ti,
-			"Only the gateway %s answered (TTL 1) and from TTL 2 on the destination itself answered, with an untouched TTL: the NAT-mode pattern, where probes expire at the host once and are re-originated after that.",
-			gw);
-		add_evidence(f, t->capture, first_router->reply_frame, "gateway answer");
+			"%s%s%s and from TTL 2 on the destination itself answered, with an untouched TTL: the NAT-mode pattern, where probes expire at the host once and are re-originated after that.",
+			first_router ? "Only the gateway " : "Nobody answered TTL 1",
+			first_router ? gw : "", first_router ? " answered (TTL 1)" : "");
+		if (first_router)
+			add_evidence(f, t->capture, first_router->reply_frame, "gateway answer");
 		add_evidence(f, t->capture, dest->reply_frame, "destination answer");
 	}
 
@@ -606,7 +643,7 @@ static void check_path(struct case_model *cm, int32_t ti, int32_t other, int hos
 static void decide(struct trace *t, const struct signals *s)
 {
 	bool egress = s->egress_constant || s->early_answer || s->gateway_then_destination ||
-		      s->off_link_first_hop;
+		      s->off_link_first_hop || s->quote_above_sent;
 	t->egress_ttl = s->egress_ttl;
 	t->ingress_ttl = s->ingress_rewritten ? s->ingress_ttl : -1;
 	t->true_distance = s->true_distance;
@@ -621,7 +658,9 @@ static void decide(struct trace *t, const struct signals *s)
 		t->reset_ttl = s->egress_ttl;
 		/* The NAT-mode pattern alone is also what a 2-hop path through a router that
 		 * does not decrement TTL looks like: probable, not strong. */
-		t->confidence = s->egress_constant ? "certain" : s->early_answer ? "strong" : "probable";
+		t->confidence = s->egress_constant				 ? "certain"
+				: s->early_answer || s->quote_above_sent ? "strong"
+									 : "probable";
 		char hidden[96] = "";
 		if (t->true_distance > t->reached_ttl && t->reached_ttl)
 			snprintf(hidden, sizeof hidden, " %d hop%s of the real path are hidden.",
@@ -664,6 +703,9 @@ static void decide(struct trace *t, const struct signals *s)
 		snprintf(t->reason, sizeof t->reason,
 			 "%s answered the first probe: it is on the local link, or a NAT re-originated the probes. A trace with another protocol to the same destination, or a host-side capture, would tell.",
 			 dst);
+	else if (s->silent_after_gateway)
+		snprintf(t->reason, sizeof t->reason,
+			 "Only the gateway answered, at TTL 1, and nothing after: a NAT that swallows the ICMP errors, or a firewall behind the gateway. A TCP trace, or a host-side capture, would tell.");
 	else
 		snprintf(t->reason, sizeof t->reason,
 			 "The answers neither show routers in order nor a reset; add a host-side capture or a trace with another protocol.");

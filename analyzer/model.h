@@ -213,7 +213,9 @@ struct trace {
 	X(CAPTURES_SWAPPED, "capture.sides_swapped")                           \
 	X(HOST_CAPTURE_GUEST_SIDE, "host.capture_on_guest_side")              \
 	X(ANSWERS_CUT_BY_SNAPLEN, "capture.answers_cut_by_snaplen")            \
-	X(DESTINATION_ON_LINK, "path.destination_on_link")
+	X(DESTINATION_ON_LINK, "path.destination_on_link")                    \
+	X(QUOTED_TTL_ABOVE_SENT, "path.quoted_ttl_above_sent")                \
+	X(SILENT_AFTER_GATEWAY, "path.silent_after_gateway")
 
 enum finding_kind {
 #define FINDING_ENUM(id, name) FINDING_##id,

@@ -362,16 +362,84 @@ static void destination_on_the_link(void **state)
 		}
 }
 
-/* The NAT-mode pattern on a UDP trace: the remedy must not say that UDP's TTL is kept. */
-static void udp_reset_remedy(void **state)
+static struct probe_spec udp_probe(uint8_t ttl)
+{
+	struct probe_spec p = tcp_probe(ttl);
+	p.proto = 17;
+	p.sport = 45000;
+	p.dport = (uint16_t)(33433 + ttl);
+	return p;
+}
+
+/*
+ * Two NATs stacked (Docker Desktop on WSL2): two real gateways answer, then
+ * the destination answers TTL 3 with a port unreachable quoting TTL 60. A TTL
+ * never grows on the way: the probe was re-originated, whatever the routers show.
+ */
+static void quote_above_the_ttl_sent(void **state)
+{
+	struct scenario *s = *state;
+	const char *gateways[] = { "172.17.0.1", "172.28.80.1" };
+	uint8_t b[128];
+	for (uint8_t ttl = 1; ttl <= 3; ttl++) {
+		struct probe_spec p = udp_probe(ttl);
+		probe(s, &p);
+		if (ttl < 3)
+			router_says(s, &p, gateways[ttl - 1], (uint8_t)(65 - ttl), 0);
+		else
+			feed(s, b, build_icmp_error(&p, "203.0.113.10", 60, 3, 3, 60, b, sizeof b));
+	}
+	diagnose(s);
+	const struct trace *t = &s->cm.traces.items[0];
+	assert_hops(t, "172.17.0.1,172.28.80.1,203.0.113.10");
+	assert_true(has_finding(&s->cm, FINDING_QUOTED_TTL_ABOVE_SENT));
+	assert_int_equal(t->verdict, VERDICT_TTL_RESET);
+	assert_string_equal(t->confidence, "strong");
+}
+
+/* A NAT that drops what expires at it: TTL 1 unanswered, the destination at TTL 2 with TTL 64. */
+static void silent_first_hop_then_destination(void **state)
 {
 	struct scenario *s = *state;
 	for (uint8_t ttl = 1; ttl <= 3; ttl++) {
 		struct probe_spec p = tcp_probe(ttl);
 		p.src = "10.0.2.15";
-		p.proto = 17;
-		p.sport = 45000;
-		p.dport = (uint16_t)(33433 + ttl);
+		probe(s, &p);
+		if (ttl > 1)
+			destination_answers(s, &p, 64);
+	}
+	diagnose(s);
+	const struct trace *t = &s->cm.traces.items[0];
+	assert_hops(t, "*,203.0.113.10");
+	assert_int_equal(t->verdict, VERDICT_TTL_RESET);
+	assert_string_equal(t->confidence, "probable");
+	assert_true(has_finding(&s->cm, FINDING_SINGLE_GATEWAY_THEN_DESTINATION));
+}
+
+/* Only the gateway answers, at TTL 1, then silence to TTL 5: named, not judged. */
+static void silence_after_the_gateway(void **state)
+{
+	struct scenario *s = *state;
+	for (uint8_t ttl = 1; ttl <= 5; ttl++) {
+		struct probe_spec p = udp_probe(ttl);
+		probe(s, &p);
+		if (ttl == 1)
+			router_says(s, &p, "192.0.2.1", 64, 0);
+	}
+	diagnose(s);
+	const struct trace *t = &s->cm.traces.items[0];
+	assert_int_equal(t->verdict, VERDICT_INCONCLUSIVE);
+	assert_true(has_finding(&s->cm, FINDING_SILENT_AFTER_GATEWAY));
+	assert_non_null(strstr(t->reason, "Only the gateway answered"));
+}
+
+/* The NAT-mode pattern on a UDP trace: the remedy must not say that UDP's TTL is kept. */
+static void udp_reset_remedy(void **state)
+{
+	struct scenario *s = *state;
+	for (uint8_t ttl = 1; ttl <= 3; ttl++) {
+		struct probe_spec p = udp_probe(ttl);
+		p.src = "10.0.2.15";
 		probe(s, &p);
 		uint8_t b[128];
 		if (ttl == 1)
@@ -849,6 +917,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(udp_reset_remedy, setup, teardown),
 		cmocka_unit_test_setup_teardown(nat_network_pattern, setup, teardown),
 		cmocka_unit_test_setup_teardown(destination_on_the_link, setup, teardown),
+		cmocka_unit_test_setup_teardown(quote_above_the_ttl_sent, setup, teardown),
+		cmocka_unit_test_setup_teardown(silent_first_hop_then_destination, setup, teardown),
+		cmocka_unit_test_setup_teardown(silence_after_the_gateway, setup, teardown),
 		cmocka_unit_test_setup_teardown(answer_ttl_betrays_the_distance, setup, teardown),
 		cmocka_unit_test_setup_teardown(host_proof_beats_an_answer_ttl_guess, setup, teardown),
 		cmocka_unit_test_setup_teardown(reassembly_time_exceeded_is_no_hop, setup, teardown),
