@@ -738,28 +738,88 @@ static void protocols_text(unsigned mask, char *out, size_t size)
 	}
 }
 
+/* "the TCP and 3 of the 5 ICMP": each affected protocol, counted when not all its traces are. */
+static void reset_traces_text(unsigned mask, const unsigned *reset_n, const unsigned *total_n,
+			      char *out, size_t size)
+{
+	out[0] = '\0';
+	const enum trace_protocol all[] = { PROTO_TCP, PROTO_UDP, PROTO_ICMP };
+	int count = 0, total = __builtin_popcount(mask);
+	for (int i = 0; i < 3; i++) {
+		enum trace_protocol p = all[i];
+		if (!(mask & 1u << p))
+			continue;
+		count++;
+		const char *sep = count == 1 ? "" : count == total ? " and " : ", ";
+		if (reset_n[p] == total_n[p])
+			append(out, size, "%s%s%s", sep, count == 1 ? "the " : "", protocol_label(p));
+		else
+			append(out, size, "%s%u of the %u %s", sep, reset_n[p], total_n[p], protocol_label(p));
+	}
+}
+
+enum { NAMED_SOURCES = 3 };
+
+/* Where the reset traces come from, when the guest capture holds more than one agent. */
+struct sources {
+	struct ip_addr named[NAMED_SOURCES];
+	size_t n_named, n_more;
+	bool several_agents; /* the capture's traces come from more than one address */
+};
+
+static void note_source(struct sources *s, const struct ip_addr *a)
+{
+	for (size_t i = 0; i < s->n_named; i++)
+		if (ip_addr_equal(&s->named[i], a))
+			return;
+	if (s->n_named < NAMED_SOURCES)
+		s->named[s->n_named++] = *a;
+	else
+		s->n_more++; /* counts further traces, not addresses: "and more" is all it says */
+}
+
+static void sources_text(const struct sources *s, char *out, size_t size)
+{
+	out[0] = '\0';
+	if (!s->several_agents) {
+		append(out, size, "the guest");
+		return;
+	}
+	for (size_t i = 0; i < s->n_named; i++) {
+		char a[64];
+		ip_addr_format(&s->named[i], a, sizeof a);
+		bool last = i + 1 == s->n_named && !s->n_more;
+		append(out, size, "%s%s", i == 0 ? "" : last ? " and " : ", ", a);
+	}
+	if (s->n_more)
+		append(out, size, " and other guests");
+}
+
 static void summarise(struct case_model *cm, uint32_t guest)
 {
 	unsigned reset = 0, healthy = 0, unknown = 0;
+	unsigned reset_n[3] = { 0 }, total_n[3] = { 0 };
 	int reset_ttl = -1;
-	bool hidden_known = false;
-	int hidden = 0;
-	const struct trace *example = NULL;
+	const struct trace *example = NULL, *first = NULL;
+	struct sources from = { .n_named = 0 };
 	for (size_t i = 0; i < cm->traces.len; i++) {
 		const struct trace *t = &cm->traces.items[i];
 		if (t->capture != guest)
 			continue;
+		if (!first)
+			first = t;
+		else if (!ip_addr_equal(&first->src, &t->src))
+			from.several_agents = true;
 		unsigned bit = 1u << t->proto;
+		total_n[t->proto]++;
 		if (t->verdict == VERDICT_TTL_RESET) {
 			reset |= bit;
+			reset_n[t->proto]++;
+			note_source(&from, &t->src);
 			if (!example)
 				example = t;
 			if (reset_ttl < 0)
 				reset_ttl = t->reset_ttl;
-			if (t->true_distance > t->reached_ttl && t->reached_ttl) {
-				hidden_known = true;
-				hidden = t->true_distance - t->reached_ttl;
-			}
 		} else if (t->verdict == VERDICT_NO_TTL_RESET) {
 			healthy |= bit;
 		} else {
@@ -776,11 +836,15 @@ static void summarise(struct case_model *cm, uint32_t guest)
 	cm->summary[0] = cm->remedy[0] = '\0';
 	if (reset) {
 		cm->verdict = VERDICT_TTL_RESET;
-		char dst[64];
+		char dst[64], counted[160], agents[256];
 		ip_addr_format(&example->dst, dst, sizeof dst);
+		reset_traces_text(reset, reset_n, total_n, counted, sizeof counted);
+		sources_text(&from, agents, sizeof agents);
+		bool hidden_known = example->true_distance > example->reached_ttl && example->reached_ttl;
+		int hidden = example->true_distance - example->reached_ttl;
 		append(cm->summary, sizeof cm->summary,
-		       "TTL reset found: the %s path traces from the guest are wrong. Their probes did not keep the TTL the tool gave them",
-		       affected);
+		       "TTL reset found: %s path traces from %s are wrong. Their probes did not keep the TTL the tool gave them",
+		       counted, agents);
 		if (reset_ttl >= 0)
 			append(cm->summary, sizeof cm->summary, " (they were sent on with TTL %d)", reset_ttl);
 		if (example->reached_ttl)
@@ -819,9 +883,22 @@ static void summarise(struct case_model *cm, uint32_t guest)
 		}
 	} else if (healthy) {
 		cm->verdict = VERDICT_NO_TTL_RESET;
+		/* Say what showed it: routers in order, the host's copies, or a destination on the link. */
+		bool routers = false, host = false, on_link = false;
+		for (size_t i = 0; i < cm->findings.len; i++) {
+			const struct finding *f = &cm->findings.items[i];
+			if (f->trace < 0 || cm->traces.items[f->trace].verdict != VERDICT_NO_TTL_RESET)
+				continue;
+			routers |= f->kind == FINDING_PATH_VISIBLE;
+			host |= f->kind == FINDING_EGRESS_TTL_PRESERVED;
+			on_link |= f->kind == FINDING_DESTINATION_ON_LINK;
+		}
 		append(cm->summary, sizeof cm->summary,
-		       "No TTL reset: the %s path traces from the guest show the real path, with routers answering hop by hop.",
-		       fine);
+		       "No TTL reset: the %s path traces from the guest show the real path%s.", fine,
+		       routers  ? ", with routers answering hop by hop"
+		       : host	 ? ": the host capture shows the probes leaving with their TTL less one"
+		       : on_link ? ": the destination is on the guest's own link, one hop away"
+				 : "");
 		if (unknown)
 			append(cm->summary, sizeof cm->summary, " %s traces could not be judged.", unjudged);
 		append(cm->remedy, sizeof cm->remedy,

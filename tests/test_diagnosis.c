@@ -270,6 +270,7 @@ static void healthy_path(void **state)
 	assert_int_equal(t->reset_ttl, -1);
 	assert_int_equal(s->cm.verdict, VERDICT_NO_TTL_RESET);
 	assert_true(has_finding(&s->cm, FINDING_PATH_VISIBLE));
+	assert_non_null(strstr(s->cm.summary, "show the real path, with routers answering hop by hop."));
 }
 
 /* VirtualBox "NAT" mode: TTL 1 expires at the gateway, every later probe reaches the destination. */
@@ -431,6 +432,35 @@ static void silence_after_the_gateway(void **state)
 	assert_int_equal(t->verdict, VERDICT_INCONCLUSIVE);
 	assert_true(has_finding(&s->cm, FINDING_SILENT_AFTER_GATEWAY));
 	assert_non_null(strstr(t->reason, "Only the gateway answered"));
+}
+
+/*
+ * Three TCP traces from two guests: one healthy (routers answer), two reset.
+ * The summary counts the reset ones and names the guests they come from.
+ */
+static void summary_counts_and_names_the_guests(void **state)
+{
+	struct scenario *s = *state;
+	for (uint8_t ttl = 1; ttl <= 3; ttl++) {
+		struct probe_spec p = tcp_probe(ttl);
+		probe(s, &p);
+		if (ttl < 3)
+			router_says(s, &p, ttl == 1 ? "192.0.2.1" : "198.51.100.1", (uint8_t)(65 - ttl), 0);
+		else
+			destination_answers(s, &p, 62);
+	}
+	for (int guest = 0; guest < 2; guest++) {
+		struct probe_spec p = tcp_probe(1);
+		p.src = guest ? "192.0.2.20" : "192.0.2.10";
+		p.dport = 443;
+		probe(s, &p);
+		destination_answers(s, &p, 61);
+	}
+	diagnose(s);
+	assert_int_equal(s->cm.traces.len, 3);
+	assert_int_equal(s->cm.verdict, VERDICT_TTL_RESET);
+	assert_non_null(strstr(s->cm.summary,
+			       "TTL reset found: 2 of the 3 TCP path traces from 192.0.2.10 and 192.0.2.20 are wrong."));
 }
 
 /* The NAT-mode pattern on a UDP trace: the remedy must not say that UDP's TTL is kept. */
@@ -918,6 +948,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(nat_network_pattern, setup, teardown),
 		cmocka_unit_test_setup_teardown(destination_on_the_link, setup, teardown),
 		cmocka_unit_test_setup_teardown(quote_above_the_ttl_sent, setup, teardown),
+		cmocka_unit_test_setup_teardown(summary_counts_and_names_the_guests, setup, teardown),
 		cmocka_unit_test_setup_teardown(silent_first_hop_then_destination, setup, teardown),
 		cmocka_unit_test_setup_teardown(silence_after_the_gateway, setup, teardown),
 		cmocka_unit_test_setup_teardown(answer_ttl_betrays_the_distance, setup, teardown),

@@ -826,6 +826,21 @@ static void host_capture_on_the_guest_side_of_a_nat(void **state)
 	remove_temp_dir(r.dir);
 }
 
+/* A destination on the guest's /16, recorded with its ARP exchange (samples/extra): one hop for real. */
+static void destination_on_the_guests_link(void **state)
+{
+	(void)state;
+	struct run r;
+	run_analyze(&r, "samples/extra/onlink-wide-v4/traceroute-tcp/guest.pcap", NULL);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(sql_int(&r, "SELECT verdict = 'no-ttl-reset' FROM case_info"), 1);
+	assert_int_equal(sql_int(&r, "SELECT count(*) FROM case_info WHERE summary LIKE"
+				     " '%the destination is on the guest''s own link, one hop away.'"),
+			 1);
+	assert_int_equal(sql_int(&r, "SELECT count(*) FROM findings WHERE kind = 'path.destination_on_link'"), 1);
+	remove_temp_dir(r.dir);
+}
+
 /* Guest and host given the wrong way round: the host copies carry one TTL more. */
 static void swapped_captures_are_named(void **state)
 {
@@ -1050,6 +1065,7 @@ int main(void)
 		cmocka_unit_test(host_any_capture_keeps_the_reset_value),
 		cmocka_unit_test(host_capture_on_the_guest_side),
 		cmocka_unit_test(host_capture_on_the_guest_side_of_a_nat),
+		cmocka_unit_test(destination_on_the_guests_link),
 		cmocka_unit_test(swapped_captures_are_named),
 		cmocka_unit_test(answers_stamped_before_their_probes),
 		cmocka_unit_test(first_ttl_above_one_shows_no_silent_hops),
