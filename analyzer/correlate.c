@@ -10,6 +10,10 @@
 #define MATCH_WINDOW_NS ((int64_t)1000 * 1000 * 1000)
 /* ...and not much before it, once the clocks are lined up. */
 #define EARLY_SLACK_NS ((int64_t)20 * 1000 * 1000)
+/* A curve that changes no more than this over the probes is one offset: no pairing again along it. */
+#define FLAT_NS ((int64_t)1000 * 1000)
+/* How often the pairs found by the times are fitted to a drift and paired again. */
+enum { REFITS = 3 };
 
 static void link_pair(struct case_model *cm, int32_t gi, int32_t hi)
 {
@@ -33,11 +37,34 @@ static size_t count_up_to_two(const struct copy_keys *k, const struct copy_entry
 	return end - *first > 2 ? 2 : end - *first;
 }
 
+struct copy_pair {
+	int32_t guest, host;
+};
+
+struct pairs {
+	struct copy_pair *items;
+	size_t n, cap;
+};
+
+static int add_pair(struct pairs *p, int32_t guest, int32_t host)
+{
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? 2 * p->cap : 256;
+		struct copy_pair *items = realloc(p->items, cap * sizeof *items);
+		if (!items)
+			return -1;
+		p->items = items;
+		p->cap = cap;
+	}
+	p->items[p->n++] = (struct copy_pair){ guest, host };
+	return 0;
+}
+
 /*
  * Pairs by a field the NAT kept, when it names one packet on each side: the
- * only host request with the probe's value near its time, of which the probe
- * is the only guest one. A field shared by several probes (a fixed source
- * port) pairs nothing; the order does (below).
+ * only host request with the probe's value near the time the curve gives it,
+ * of which the probe is the only guest one. A field shared by several probes
+ * (a fixed source port) pairs nothing; the order does (below).
  */
 static void match_by_identity(struct case_model *cm, const struct copy_keys *gk, const struct copy_keys *hk,
 			      const struct clock_estimate *e, bool *trace_has_identity)
@@ -51,7 +78,7 @@ static void match_by_identity(struct case_model *cm, const struct copy_keys *gk,
 			const struct copy_entry *g = &gk->items[p];
 			if (cm->requests.items[g->request].counterpart >= 0)
 				continue;
-			int64_t expected = copy_time_add(g->ts_ns, e->offset_ns);
+			int64_t expected = copy_time_add(g->ts_ns, clock_curve_at(&e->curve, g->ts_ns));
 			size_t at;
 			if (count_up_to_two(hk, g, copy_time_add(expected, -EARLY_SLACK_NS),
 					    copy_time_add(expected, MATCH_WINDOW_NS), &at) != 1)
@@ -59,7 +86,7 @@ static void match_by_identity(struct case_model *cm, const struct copy_keys *gk,
 			const struct copy_entry *h = &hk->items[at];
 			if (cm->requests.items[h->request].counterpart >= 0)
 				continue;
-			int64_t sent = copy_time_add(h->ts_ns, -e->offset_ns);
+			int64_t sent = clock_curve_guest_time(&e->curve, h->ts_ns);
 			size_t mine;
 			if (count_up_to_two(gk, h, copy_time_add(sent, -MATCH_WINDOW_NS),
 					    copy_time_add(sent, EARLY_SLACK_NS), &mine) != 1)
@@ -72,11 +99,12 @@ static void match_by_identity(struct case_model *cm, const struct copy_keys *gk,
 
 /*
  * The probes of traces no field paired, target by target, by time and order
- * (order_match.h). Traces that kept a field are left alone: a probe of theirs
- * without a copy expired at the NAT, and the order must not fill its place.
+ * around the curve (order_match.h), into out. Traces that kept a field are
+ * left alone: a probe of theirs without a copy expired at the NAT, and the
+ * order must not fill its place.
  */
-static int match_in_order(struct case_model *cm, const struct copy_keys *gk, const struct copy_keys *hk,
-			  int64_t offset, const bool *trace_has_identity)
+static int pair_in_order(const struct case_model *cm, const struct copy_keys *gk, const struct copy_keys *hk,
+			 const struct clock_curve *curve, const bool *trace_has_identity, struct pairs *out)
 {
 	size_t gf, ge, hf, he;
 	copy_keys_kind(gk, KEY_TARGET, &gf, &ge);
@@ -93,8 +121,10 @@ static int match_in_order(struct case_model *cm, const struct copy_keys *gk, con
 		size_t n = 0, m = 0;
 		for (; p < ge && gk->items[p].group == target; p++) {
 			const struct request *q = &cm->requests.items[gk->items[p].request];
-			if (q->counterpart < 0 && !trace_has_identity[q->trace]) {
-				g_ts[n] = gk->items[p].ts_ns;
+			if (q->counterpart < 0 && !(trace_has_identity && trace_has_identity[q->trace])) {
+				/* Where the copy is due: in time order still, the curve being far less steep than time. */
+				int64_t t = gk->items[p].ts_ns;
+				g_ts[n] = copy_time_add(t, clock_curve_at(curve, t));
 				g_req[n++] = gk->items[p].request;
 			}
 		}
@@ -106,10 +136,10 @@ static int match_in_order(struct case_model *cm, const struct copy_keys *gk, con
 			}
 		if (n == 0 || m == 0)
 			continue;
-		rc = order_match(g_ts, n, h_ts, m, offset, EARLY_SLACK_NS, MATCH_WINDOW_NS, match);
+		rc = order_match(g_ts, n, h_ts, m, 0, EARLY_SLACK_NS, MATCH_WINDOW_NS, match);
 		for (size_t i = 0; i < n && rc == 0; i++)
 			if (match[i] >= 0)
-				link_pair(cm, g_req[i], h_req[match[i]]);
+				rc = add_pair(out, g_req[i], h_req[match[i]]);
 	}
 	free(g_ts);
 	free(g_req);
@@ -119,22 +149,106 @@ static int match_in_order(struct case_model *cm, const struct copy_keys *gk, con
 	return rc;
 }
 
+/* The straight line of the pairs' delays over time (clock_curve_fit_line); -1 when out of memory. */
+static int fit_pairs(const struct case_model *cm, const struct pairs *p, struct clock_curve *c)
+{
+	struct clock_point *points = malloc((p->n ? p->n : 1) * sizeof *points);
+	if (!points) {
+		*c = clock_curve_constant(0);
+		return -1;
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		const struct request *g = &cm->requests.items[p->items[i].guest];
+		const struct request *h = &cm->requests.items[p->items[i].host];
+		/* Both within a day and a bit of each other (the votes' search): no overflow. */
+		points[i] = (struct clock_point){ clock_point_key(g->ts_ns), h->ts_ns - g->ts_ns };
+	}
+	int rc = clock_curve_fit_line(c, points, p->n);
+	free(points);
+	return rc;
+}
+
+/* The earliest guest probe's time (where the offset reported is taken), or the latest's. */
+static int64_t probe_time(const struct copy_keys *gk, bool latest)
+{
+	size_t first, end;
+	copy_keys_kind(gk, KEY_TARGET, &first, &end);
+	int64_t t = latest ? INT64_MIN : INT64_MAX;
+	for (size_t p = first; p < end; p++)
+		t = (gk->items[p].ts_ns < t) != latest ? gk->items[p].ts_ns : t;
+	return first < end ? t : 0;
+}
+
+/*
+ * When no field was kept: pairs in order around the offset the times' votes
+ * pile up at. They are fitted to a line and, when the clocks drift, paired
+ * along it again (moved to the earliest of the alignments that fit alike,
+ * clock_offset_along) while that finds no fewer copies, so a drift larger
+ * than the window around one offset is followed. Leaves the pairs in *best
+ * and their line in *curve; -1 when out of memory.
+ */
+static int pair_by_times(const struct case_model *cm, const struct copy_keys *gk, const struct copy_keys *hk,
+			 struct pairs *best, struct clock_curve *curve)
+{
+	*curve = clock_curve_constant(0);
+	int64_t offset;
+	int found = clock_offset_candidates(gk, hk, &offset, 1);
+	if (found <= 0)
+		return found;
+	int64_t first = probe_time(gk, false), last = probe_time(gk, true);
+	struct clock_curve at = clock_curve_constant(offset);
+	struct pairs tried = { NULL, 0, 0 };
+	int rc = pair_in_order(cm, gk, hk, &at, NULL, best);
+	for (int refit = 0; rc == 0 && best->n > 0; refit++) {
+		clock_curve_free(curve);
+		rc = fit_pairs(cm, best, curve);
+		if (rc != 0 || refit == REFITS || clock_curve_change(curve, first, last) <= FLAT_NS)
+			break;
+		int64_t shift;
+		rc = clock_offset_along(gk, hk, curve, &shift);
+		if (rc != 0)
+			break;
+		clock_curve_shift(curve, shift);
+		tried.n = 0;
+		rc = pair_in_order(cm, gk, hk, curve, NULL, &tried);
+		if (rc != 0 || tried.n < best->n)
+			break;
+		struct pairs t = *best;
+		*best = tried;
+		tried = t;
+	}
+	free(tried.items);
+	return rc;
+}
+
 int correlate_captures(struct case_model *cm, uint32_t guest, uint32_t host)
 {
 	struct copy_keys gk, hk;
 	if (copy_keys_build(cm, guest, host, &gk, &hk) != 0)
 		return -1;
 	struct clock_estimate e;
-	int found = clock_offset_estimate(&gk, &hk, &e);
-	bool *trace_has_identity = found > 0 ? calloc(cm->traces.len + 1, sizeof *trace_has_identity) : NULL;
-	int rc = found < 0 || (found > 0 && !trace_has_identity) ? -1 : 0;
-	if (rc == 0 && found > 0) {
-		cm->clock_offset_ns = e.offset_ns;
-		cm->correlated = true;
-		match_by_identity(cm, &gk, &hk, &e, trace_has_identity);
-		rc = match_in_order(cm, &gk, &hk, e.offset_ns, trace_has_identity);
+	struct pairs by_times = { NULL, 0, 0 };
+	int found = clock_offset_by_identity(cm, &gk, &hk, &e);
+	int rc = found < 0 ? -1 : 0;
+	if (found > 0) {
+		bool *trace_has_identity = calloc(cm->traces.len + 1, sizeof *trace_has_identity);
+		rc = trace_has_identity ? 0 : -1;
+		if (rc == 0) {
+			match_by_identity(cm, &gk, &hk, &e, trace_has_identity);
+			rc = pair_in_order(cm, &gk, &hk, &e.curve, trace_has_identity, &by_times);
+		}
+		free(trace_has_identity);
+	} else if (found == 0) {
+		rc = pair_by_times(cm, &gk, &hk, &by_times, &e.curve);
 	}
-	free(trace_has_identity);
+	for (size_t i = 0; rc == 0 && i < by_times.n; i++)
+		link_pair(cm, by_times.items[i].guest, by_times.items[i].host);
+	if (rc == 0 && (found > 0 || by_times.n > 0)) {
+		cm->clock_offset_ns = clock_curve_at(&e.curve, probe_time(&gk, false));
+		cm->correlated = true;
+	}
+	clock_curve_free(&e.curve);
+	free(by_times.items);
 	copy_keys_free(&gk);
 	copy_keys_free(&hk);
 	return rc;

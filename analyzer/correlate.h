@@ -5,9 +5,10 @@
  * address, port, IP ID, sequence number and ICMP id may all differ on the host
  * side. What survives is the destination, its port, the protocol, and the
  * order and timing of the probes, and often one of those fields. The clock
- * offset between the two captures is estimated first (clock_offset.h); then a
- * probe takes the host request that shares a kept field with it, or, in traces
- * where no field was kept, the one its place in time and order gives it
+ * offset between the two captures, and how it drifts over them
+ * (clock_curve.h), is estimated first (clock_offset.h); then a probe takes
+ * the host request that shares a kept field with it, or, in traces where no
+ * field was kept, the one its place in time and order gives it
  * (order_match.h). A probe that never left the host stays without a copy.
  */
 #ifndef TTLSLEUTH_CORRELATE_H

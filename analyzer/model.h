@@ -260,7 +260,7 @@ struct case_model {
 	VEC(struct neighbor_sighting) neighbors; /* each (capture, address, MAC) once, in frame order */
 
 	bool correlated;       /* a host capture was given and lined up */
-	int64_t clock_offset_ns; /* host time minus guest time */
+	int64_t clock_offset_ns; /* host time minus guest time, at the guest's first probe (clocks drift) */
 	uint32_t correlated_requests;
 
 	enum verdict verdict;

@@ -17,6 +17,12 @@ static void move(unsigned char *to, const unsigned char *from, size_t size)
 	case 8:
 		memcpy(to, from, 8);
 		break;
+	case 16:
+		memcpy(to, from, 16);
+		break;
+	case 32:
+		memcpy(to, from, 32);
+		break;
 	case 24:
 		memcpy(to, from, 24);
 		break;

@@ -91,7 +91,7 @@ static const char schema_sql[] =
 	"	summary TEXT NOT NULL, -- the verdict in plain words\n"
 	"	remedy TEXT NOT NULL, -- what to do about it\n"
 	"	correlated INTEGER NOT NULL, -- 1: a host capture was given and lined up with the guest capture\n"
-	"	clock_offset_ns INTEGER, -- host clock minus guest clock; NULL unless correlated\n"
+	"	clock_offset_ns INTEGER, -- host clock minus guest clock (with the NAT's delay) at the guest's first probe, the clocks may drift apart; NULL unless correlated\n"
 	"	correlated_requests INTEGER NOT NULL -- requests seen in both captures\n"
 	");\n"
 	"CREATE TABLE captures ( -- one row per capture file read\n"

@@ -5,6 +5,7 @@
  * copy belongs to, the clock offset, and what the verdict makes of them. And
  * which host requests are kept in the first place.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -19,6 +20,7 @@
 #include <pcap/pcap.h>
 #include <sqlite3.h>
 
+#include "analyzer/clock_curve.h"
 #include "analyzer/correlate.h"
 #include "analyzer/pipeline.h"
 #include "analyzer/radix_sort.h"
@@ -468,6 +470,209 @@ static void lab_udp_trace_on_other_ports_is_lined_up(void **state)
 	remove_temp_dir(r.dir);
 }
 
+/*
+ * mtr-like rounds to TARGET, echo requests with TTL 1 to 5 every 10 s, through
+ * a NAT: TTL 1 expires at it (the gateway answers), the others reach the host
+ * capture 0.1 ms later by the guest's clock, either routed by a kernel NAT
+ * (TTL less one, IP ID and echo identifier and sequence kept: three routers,
+ * then TARGET) or re-originated with TTL 64 and nothing kept. The host clock
+ * runs `ppm` parts per million fast (slow when negative) from an offset.
+ */
+struct rounds {
+	int rounds;
+	int64_t host_clock_ns; /* host clock minus guest clock at the first probe */
+	int64_t ppm;
+	bool kernel_nat;
+};
+
+#define ROUND_PROBES 5
+
+static int64_t drifted(const struct rounds *w, int64_t t)
+{
+	return t + w->host_clock_ns + (t - T0) / 1000 * w->ppm / 1000;
+}
+
+static void write_rounds(const struct rounds *w, const char *guest_path, const char *host_path)
+{
+	struct pcap_file g, h;
+	pcap_file_open(&g, guest_path);
+	pcap_file_open(&h, host_path);
+	uint8_t b[128];
+	for (int n = 0; n < w->rounds * ROUND_PROBES; n++) {
+		uint8_t ttl = (uint8_t)(1 + n % ROUND_PROBES);
+		int64_t t = T0 + n / ROUND_PROBES * 10000 * MS + n % ROUND_PROBES * 2500 * US;
+		struct probe_spec gp = { .src = GUEST, .dst = TARGET, .ttl = ttl, .ip_id = (uint16_t)(4000 + n),
+					 .sport = 0x999, .dport = (uint16_t)(n + 1), .proto = 1 };
+		pcap_file_add(&g, t, b, build_probe(&gp, b, sizeof b));
+		if (ttl == 1) {
+			pcap_file_add(&g, t + 500 * US, b, build_icmp_error(&gp, GATEWAY, 64, 11, 0, 1, b, sizeof b));
+			continue;
+		}
+		struct probe_spec hp = gp;
+		hp.src = HOST_OUT;
+		if (w->kernel_nat) {
+			hp.ttl = (uint8_t)(ttl - 1);
+		} else {
+			hp.ttl = 64;
+			hp.ip_id = (uint16_t)(n * 40503 + 17);
+			hp.sport = 0x4444;
+			hp.dport = (uint16_t)(n * 7919 + 3);
+		}
+		int64_t at_host = drifted(w, t + 100 * US);
+		pcap_file_add(&h, at_host, b, build_probe(&hp, b, sizeof b));
+		int hop = w->kernel_nat ? hp.ttl : 4;
+		if (hop <= 3) {
+			const char *r = routers[hop - 1];
+			pcap_file_add(&h, at_host + 200 * US, b,
+				    build_icmp_error(&hp, r, (uint8_t)(256 - hop), 11, 0, 1, b, sizeof b));
+			pcap_file_add(&g, t + 500 * US, b,
+				    build_icmp_error(&gp, r, (uint8_t)(255 - hop), 11, 0, 1, b, sizeof b));
+		} else {
+			pcap_file_add(&h, at_host + 200 * US, b, build_answer(&hp, 61, b, sizeof b));
+			pcap_file_add(&g, t + 500 * US, b, build_answer(&gp, w->kernel_nat ? 60 : 64, b, sizeof b));
+		}
+	}
+	pcap_file_close(&g);
+	pcap_file_close(&h);
+}
+
+static void analyze_rounds(struct run *r, const struct rounds *w)
+{
+	r->dir = make_temp_dir();
+	char guest[600], host[600], args[2048];
+	snprintf(guest, sizeof guest, "%s/guest.pcap", r->dir);
+	snprintf(host, sizeof host, "%s/host.pcap", r->dir);
+	write_rounds(w, guest, host);
+	snprintf(args, sizeof args, "analyze '%s' --host '%s' -o '%s/case' -q", guest, host, r->dir);
+	assert_int_equal(run_ttlsleuth(args, NULL, NULL), 0);
+	snprintf(r->db, sizeof r->db, "%s/case/case.sqlite", r->dir);
+}
+
+/* |the offset stored - the host's time of the first probe's copy (were it sent on), less the probe's|, in ns. */
+static long long offset_error(const struct run *r, const struct rounds *w)
+{
+	long long got = sql_int(r, "SELECT clock_offset_ns FROM case_info");
+	long long want = drifted(w, T0 + 100 * US) - T0;
+	if (llabs(got - want) >= 10 * US)
+		print_error("offset %lld, want %lld\n", got, want);
+	return llabs(got - want);
+}
+
+/*
+ * Host and guest clocks drifting apart (nobody keeps them in step): 100 ppm
+ * is 60 ms over the ten minutes of 60 rounds, 2000 ppm 1.2 s. The kernel NAT
+ * kept the IP ID and the echo identifier and sequence, yet the offset came
+ * out at -230 s and -585 s, the copies shifted by a probe or not found, and
+ * "certain" findings cited guest frame 593 (echo sequence 297) with host
+ * frame 1 (sequence 2): the votes of the kept fields spread over more than
+ * one 20 ms bin, so no field was taken as kept. Now each copy is the host
+ * request with its probe's IP ID and sequence, whichever way and however fast
+ * the clocks drift, and the offset is the host's at the first probe.
+ */
+static void drifting_clocks_keep_the_copies_named_by_identity(void **state)
+{
+	(void)state;
+	const struct rounds cases[] = {
+		{ 60, 0, 100, true },
+		{ 60, 5000 * MS, 2000, true },
+		{ 60, 0, 2000, true },
+		{ 60, -3 * HOUR, -300, true },
+		{ 60, 26 * HOUR, 5000, true },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct run r;
+		analyze_rounds(&r, &cases[i]);
+		assert_int_equal(sql_int(&r, "SELECT correlated_requests FROM case_info"), 240);
+		assert_int_equal(sql_int(&r, "SELECT count(*)" PAIRS " WHERE g.ip_id = h.ip_id AND g.echo_seq = h.echo_seq"
+					     " AND h.ttl = g.ttl - 1"),
+				 240);
+		assert_true(offset_error(&r, &cases[i]) < 10 * US);
+		assert_sql_text(&r, "SELECT verdict || ' ' || confidence FROM traces", "no-ttl-reset certain");
+		assert_int_equal(sql_int(&r,
+					 "SELECT count(*) FROM findings WHERE kind = 'egress.ttl_preserved'"
+					 " AND text LIKE '%(240 of 300 probes found on the host side)%'"),
+				 1);
+		remove_temp_dir(r.dir);
+	}
+}
+
+/*
+ * The same rounds through a NAT that re-originates every field: the times
+ * alone pair them, and the first pairing, around one offset, is fitted to a
+ * curve and paired again along it, so a drift of 100 ppm (60 ms over the
+ * capture) or of -300 ppm keeps every copy with its own probe.
+ */
+static void drifting_clocks_without_identity_follow_the_times(void **state)
+{
+	(void)state;
+	const struct rounds cases[] = {
+		{ 60, 0, 100, false },
+		{ 60, 2 * HOUR, -300, false },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct run r;
+		analyze_rounds(&r, &cases[i]);
+		assert_int_equal(sql_int(&r, "SELECT correlated_requests FROM case_info"), 240);
+		/* The copy of probe n has echo sequence n * 7919 + 3 (mod 2^16), n = echo sequence - 1. */
+		assert_int_equal(sql_int(&r, "SELECT count(*)" PAIRS
+					     " WHERE h.echo_seq = ((g.echo_seq - 1) * 7919 + 3) % 65536"),
+				 240);
+		assert_true(offset_error(&r, &cases[i]) < 10 * US);
+		assert_sql_text(&r, "SELECT verdict || ' ' || reset_ttl || ' ' || confidence FROM traces",
+				"ttl-reset 64 certain");
+		remove_temp_dir(r.dir);
+	}
+}
+
+/*
+ * The curve of the offsets: fitted to delays drifting at 2000 ppm, one in
+ * four of them a chance value seconds off, it follows the drift and not the
+ * outliers; fitted as a line to two alignments of the same copies a probe
+ * apart (mixed as pairing in order leaves them), it keeps their slope. Never
+ * steeper than MAX_DRIFT_PPM, whatever the points say.
+ */
+static void clock_curve_follows_drift_not_outliers(void **state)
+{
+	(void)state;
+	enum { N = 400 };
+	struct clock_point p[N];
+	for (int i = 0; i < N; i++) {
+		int64_t t = T0 + (int64_t)i * 1500 * MS;
+		int64_t d = 5000 * MS + (t - T0) / 500; /* 2000 ppm */
+		p[i] = (struct clock_point){ clock_point_key(t), i % 4 == 3 ? d + (i % 8 == 3 ? 7000 : -3000) * MS : d };
+	}
+	struct clock_curve c;
+	assert_int_equal(clock_curve_fit(&c, p, N), 0);
+	for (int64_t t = T0 - 100 * 1000 * MS; t < T0 + 700 * 1000 * MS; t += 7 * 1000 * MS) {
+		int64_t want = 5000 * MS + (t - T0) / 500, got = clock_curve_at(&c, t);
+		if (llabs(got - want) >= 10 * US)
+			print_error("at %lld s: %lld, want %lld\n", (long long)(t - T0) / 1000000000, (long long)got,
+				    (long long)want);
+		assert_true(llabs(got - want) < 10 * US);
+		assert_true(llabs(clock_curve_guest_time(&c, t + got) - t) < 10 * US);
+	}
+	clock_curve_free(&c);
+
+	/* Rounds a probe apart, the first 30 % of them lined up 2.5 ms late: about the slope of
+	 * both (the 2.5 ms over half the 600 s is 8 ppm at most), not the 2.5 ms jump. */
+	for (int i = 0; i < N; i++) {
+		int64_t t = T0 + (int64_t)i * 1500 * MS;
+		p[i] = (struct clock_point){ clock_point_key(t), (t - T0) / 10000 + (i < N * 3 / 10 ? 2500 * US : 0) };
+	}
+	assert_int_equal(clock_curve_fit_line(&c, p, N), 0);
+	assert_true(fabs(c.slope - 100e-6) < 10e-6);
+	clock_curve_free(&c);
+
+	/* A jump of an hour in 1.5 s is no drift: held to 0.5 %. */
+	for (int i = 0; i < N; i++)
+		p[i] = (struct clock_point){ clock_point_key(T0 + (int64_t)i * 1500 * MS), i < N / 2 ? 0 : HOUR };
+	assert_int_equal(clock_curve_fit(&c, p, N), 0);
+	for (size_t k = 1; k < c.n; k++)
+		assert_true(llabs(c.knots[k].d - c.knots[k - 1].d) <=
+			    clock_max_drift(c.knots[k].t - c.knots[k - 1].t));
+	clock_curve_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -479,6 +684,9 @@ int main(void)
 		cmocka_unit_test(radix_sort_is_stable_and_signed),
 		cmocka_unit_test(host_udp_copies_are_kept_whatever_their_port),
 		cmocka_unit_test(lab_udp_trace_on_other_ports_is_lined_up),
+		cmocka_unit_test(drifting_clocks_keep_the_copies_named_by_identity),
+		cmocka_unit_test(drifting_clocks_without_identity_follow_the_times),
+		cmocka_unit_test(clock_curve_follows_drift_not_outliers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
