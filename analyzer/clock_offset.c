@@ -1,6 +1,7 @@
 #include <stdlib.h>
 
 #include "analyzer/clock_offset.h"
+#include "analyzer/copy_pairs.h"
 #include "analyzer/radix_sort.h"
 
 /* Clocks of a guest and its host may differ by a time zone (UTC-12 to UTC+14)
@@ -321,12 +322,15 @@ static void mark_inliers(struct identity_vote *v, size_t n, const struct clock_c
 /*
  * Which kinds the cluster v[0..n) shows kept: most of the probes that found
  * the value again found it on the curve (one pair alone may be chance:
- * 16-bit fields repeat). `seen` is scratch with one entry per request, never
- * holding `stamp` or above before the call.
+ * 16-bit fields repeat), with TTLs a NAT gives its copies. `seen` is scratch
+ * with one entry per request, never holding `stamp` or above before the call.
  */
-static bool judge_kinds(const struct identity_votes *s, const struct identity_vote *v, size_t n, int32_t *seen,
-			int32_t stamp, bool *kept)
+static int judge_kinds(const struct case_model *cm, const struct identity_votes *s, const struct identity_vote *v,
+		       size_t n, int32_t *seen, int32_t stamp, bool *kept)
 {
+	struct copy_pair *pairs = malloc((n ? n : 1) * sizeof *pairs);
+	if (!pairs)
+		return -1;
 	bool any = false;
 	for (int kind = KEY_TARGET + 1; kind < KEY_COUNT; kind++) {
 		size_t support = 0;
@@ -334,12 +338,21 @@ static bool judge_kinds(const struct identity_votes *s, const struct identity_vo
 			if (v[i].kind != kind || !v[i].inlier || seen[v[i].guest] == stamp + kind)
 				continue;
 			seen[v[i].guest] = stamp + kind;
-			support++;
+			pairs[support++] = (struct copy_pair){ 0, v[i].guest, v[i].host };
 		}
-		kept[kind] = support >= 2 && 2 * support >= s->voters[kind];
+		kept[kind] = false;
+		if (support < 2 || 2 * support < s->voters[kind])
+			continue;
+		int plausible = copy_pairs_plausible(cm, pairs, support);
+		if (plausible < 0) {
+			free(pairs);
+			return -1;
+		}
+		kept[kind] = plausible > 0;
 		any = any || kept[kind];
 	}
 	kept[KEY_TARGET] = false;
+	free(pairs);
 	return any;
 }
 
@@ -383,12 +396,15 @@ int clock_offset_by_identity(const struct case_model *cm, const struct copy_keys
 		if (rc == 0) {
 			mark_inliers(cluster, count, &c);
 			clock_curve_free(&c);
-			if (judge_kinds(&s, cluster, count, seen, attempt * KEY_COUNT, e->kept)) {
+			int any = judge_kinds(cm, &s, cluster, count, seen, attempt * KEY_COUNT, e->kept);
+			if (any < 0)
+				rc = -1;
+			else if (any > 0) {
 				rc = fit_votes(cluster, count, false, e->kept, &e->curve) == 0 ? 1 : -1;
 				break;
 			}
 		}
-		/* No field kept there: pass over the pile, and its neighbours. */
+		/* Another run's copies (the host's own traceroute): pass over them, and their neighbours. */
 		int64_t lo_off = vote_offset(&cluster[0]), hi_off = vote_offset(&cluster[count - 1]);
 		size_t lo = first, hi = first + count;
 		while (lo > 0 && vote_offset(&s.v[lo - 1]) >= lo_off - CANDIDATE_SEPARATION_NS)

@@ -7,7 +7,9 @@
  * along one slowly changing offset (clock_curve.h); a rewritten one scatters
  * them. The densest pile, wide enough for the clocks to drift over the
  * capture, is fitted with a curve; a field is kept when most probes that
- * found its value again found it on that curve.
+ * found its value again found it on that curve, with TTLs a NAT gives its
+ * copies (copy_pairs.h): the host's own traceroute an hour before, with the
+ * same sequence numbers, is another pile, and is passed over.
  *
  * When no field is kept, the probes vote with the times of the host requests
  * to their target (all of them, or in a big case the nearest by time and by

@@ -1,8 +1,10 @@
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analyzer/clock_offset.h"
 #include "analyzer/copy_keys.h"
+#include "analyzer/copy_pairs.h"
 #include "analyzer/correlate.h"
 #include "analyzer/order_match.h"
 
@@ -12,8 +14,19 @@
 #define EARLY_SLACK_NS ((int64_t)20 * 1000 * 1000)
 /* A curve that changes no more than this over the probes is one offset: no pairing again along it. */
 #define FLAT_NS ((int64_t)1000 * 1000)
-/* How often the pairs found by the times are fitted to a drift and paired again. */
-enum { REFITS = 3 };
+/*
+ * A real clock offset is usually small (NTP keeps most clocks within
+ * milliseconds): of two candidates the evidence rates alike, the one nearer
+ * zero. Each tenfold of the offset beyond a second costs this much, in pairs
+ * of copies: an hour away about one pair that fits well, a day 1.4.
+ */
+#define FAR_OFFSET_COST 0.28
+
+enum {
+	/* Offsets tried when only the times can tell, and how often the best is refitted to drift. */
+	TIMING_CANDIDATES = 8,
+	REFITS = 3,
+};
 
 static void link_pair(struct case_model *cm, int32_t gi, int32_t hi)
 {
@@ -37,10 +50,6 @@ static size_t count_up_to_two(const struct copy_keys *k, const struct copy_entry
 	return end - *first > 2 ? 2 : end - *first;
 }
 
-struct copy_pair {
-	int32_t guest, host;
-};
-
 struct pairs {
 	struct copy_pair *items;
 	size_t n, cap;
@@ -56,7 +65,7 @@ static int add_pair(struct pairs *p, int32_t guest, int32_t host)
 		p->items = items;
 		p->cap = cap;
 	}
-	p->items[p->n++] = (struct copy_pair){ guest, host };
+	p->items[p->n++] = (struct copy_pair){ 0, guest, host };
 	return 0;
 }
 
@@ -180,25 +189,64 @@ static int64_t probe_time(const struct copy_keys *gk, bool latest)
 }
 
 /*
- * When no field was kept: pairs in order around the offset the times' votes
- * pile up at. They are fitted to a line and, when the clocks drift, paired
- * along it again (moved to the earliest of the alignments that fit alike,
- * clock_offset_along) while that finds no fewer copies, so a drift larger
- * than the window around one offset is followed. Leaves the pairs in *best
- * and their line in *curve; -1 when out of memory.
+ * What the evidence says of pairs found by the times alone: nothing when
+ * their TTLs are no NAT's (another tool's trace to the same place); else how
+ * well they keep the probes' spacing, less the cost of an offset far from
+ * zero. Sets *score, or -HUGE_VAL for nothing; -1 when out of memory.
+ */
+static int rate_pairs(const struct case_model *cm, const struct copy_keys *gk, struct pairs *p, double *score)
+{
+	*score = -HUGE_VAL;
+	if (p->n == 0)
+		return 0;
+	int plausible = copy_pairs_plausible(cm, p->items, p->n);
+	if (plausible <= 0)
+		return plausible;
+	double fit;
+	struct clock_curve c;
+	if (copy_pairs_fit(cm, p->items, p->n, &fit) != 0 || fit_pairs(cm, p, &c) != 0)
+		return -1;
+	double far = fabs((double)clock_curve_at(&c, probe_time(gk, false))) / 1e9;
+	clock_curve_free(&c);
+	*score = fit - (far > 1 ? FAR_OFFSET_COST * log10(far) : 0);
+	return 0;
+}
+
+/*
+ * When no field was kept: the candidate offsets of the times' votes, each
+ * paired in order around it and rated (rate_pairs). The best is fitted to a
+ * line and, when the clocks drift, paired along it again (moved to the
+ * earliest of the alignments that fit alike, clock_offset_along) while that
+ * finds no fewer copies, so a drift larger than the window around one offset
+ * is followed. Leaves the pairs in *best and their line in *curve; -1 when out
+ * of memory.
  */
 static int pair_by_times(const struct case_model *cm, const struct copy_keys *gk, const struct copy_keys *hk,
 			 struct pairs *best, struct clock_curve *curve)
 {
 	*curve = clock_curve_constant(0);
-	int64_t offset;
-	int found = clock_offset_candidates(gk, hk, &offset, 1);
-	if (found <= 0)
-		return found;
+	int64_t offsets[TIMING_CANDIDATES];
+	int found = clock_offset_candidates(gk, hk, offsets, TIMING_CANDIDATES);
+	if (found < 0)
+		return -1;
+	double best_score = -HUGE_VAL;
 	int64_t first = probe_time(gk, false), last = probe_time(gk, true);
-	struct clock_curve at = clock_curve_constant(offset);
 	struct pairs tried = { NULL, 0, 0 };
-	int rc = pair_in_order(cm, gk, hk, &at, NULL, best);
+	int rc = 0;
+	for (int i = 0; i < found && rc == 0; i++) {
+		struct clock_curve at = clock_curve_constant(offsets[i]);
+		double score;
+		tried.n = 0;
+		rc = pair_in_order(cm, gk, hk, &at, NULL, &tried);
+		if (rc == 0)
+			rc = rate_pairs(cm, gk, &tried, &score);
+		if (rc == 0 && score > best_score) {
+			struct pairs t = *best;
+			*best = tried;
+			tried = t;
+			best_score = score;
+		}
+	}
 	for (int refit = 0; rc == 0 && best->n > 0; refit++) {
 		clock_curve_free(curve);
 		rc = fit_pairs(cm, best, curve);

@@ -9,7 +9,10 @@
  * (clock_curve.h), is estimated first (clock_offset.h); then a probe takes
  * the host request that shares a kept field with it, or, in traces where no
  * field was kept, the one its place in time and order gives it
- * (order_match.h). A probe that never left the host stays without a copy.
+ * (order_match.h). When no field is kept anywhere, several offsets are tried
+ * and the pairs of each judged by their TTLs and their timing (copy_pairs.h),
+ * so that another tool's run to the same place in a long host capture is not
+ * taken for the copies. A probe that never left the host stays without a copy.
  */
 #ifndef TTLSLEUTH_CORRELATE_H
 #define TTLSLEUTH_CORRELATE_H

@@ -45,57 +45,150 @@ static const char *const routers[] = { "198.51.100.1", "198.51.100.2", "198.51.1
  * NAT that gives every copy new source ports. TTL 1 expires at the NAT (the
  * gateway answers it) and never reaches the host capture; the others leave
  * either re-originated with TTL 64, or routed with their TTL less one
- * (`routes`), through three routers before TARGET.
+ * (`routes`), through three routers before TARGET. The host capture may hold
+ * another run to TARGET too (`other`, at `other_at_ns` by the host's clock
+ * from the guest's first probe).
  */
+enum other_run {
+	NO_OTHER_RUN,
+	HOST_TRACEROUTE,         /* the host's own traceroute -T, with the guest's sequence numbers */
+	HOST_TRACEROUTE_OWN_SEQ, /* the same with sequence numbers of its own */
+	HOST_TRACEROUTE_ALIKE,   /* ...to TTL 8 at the guest's pace: as tight as the copies, and more */
+	ROUGH_RUN,               /* SYNs with TTL 64, one per probe, spaced like them give or take 0.3 ms */
+	SAME_COPIES,             /* the copies again, exactly: another VM running the same tool alike */
+};
+
 struct nat {
 	int max_ttl;
 	int64_t spacing_ns;    /* between one probe and the next */
 	int64_t host_clock_ns; /* host clock minus guest clock */
 	bool routes;
 	bool keep_ip_id, keep_seq;
+	enum other_run other;
+	int64_t other_at_ns;
 };
+
+static void write_guest_side(const struct nat *nat, struct pcap_file *g)
+{
+	uint8_t b[128];
+	for (int n = 0; n < 3 * nat->max_ttl; n++) {
+		uint8_t ttl = (uint8_t)(1 + n / 3);
+		int64_t t = T0 + n * nat->spacing_ns;
+		struct probe_spec gp = { .src = GUEST, .dst = TARGET, .ttl = ttl, .ip_id = (uint16_t)(2000 + n),
+					 .sport = (uint16_t)(40000 + n), .dport = 80, .seq = (uint32_t)(1000 + n),
+					 .proto = 6 };
+		pcap_file_add(g, t, b, build_probe(&gp, b, sizeof b));
+		int hop = nat->routes ? ttl - 1 : 64;
+		if (ttl == 1)
+			pcap_file_add(g, t + 300 * US, b, build_icmp_error(&gp, GATEWAY, 64, 11, 0, 1, b, sizeof b));
+		else if (hop <= 3)
+			pcap_file_add(g, t + 400 * US, b,
+				    build_icmp_error(&gp, routers[hop - 1], (uint8_t)(255 - hop), 11, 0, 1, b, sizeof b));
+		else
+			pcap_file_add(g, t + 500 * US, b, build_answer(&gp, nat->routes ? 60 : 64, b, sizeof b));
+	}
+}
+
+/* The NAT's copies of the probes and their answers, `shift` later than they were. */
+static void write_host_side(const struct nat *nat, struct pcap_file *h, int64_t shift)
+{
+	uint8_t b[128];
+	for (int n = 3; n < 3 * nat->max_ttl; n++) {
+		uint8_t ttl = (uint8_t)(1 + n / 3);
+		int64_t at_host = T0 + n * nat->spacing_ns + nat->host_clock_ns + shift;
+		struct probe_spec hp = { .src = HOST_OUT, .dst = TARGET, .ttl = nat->routes ? (uint8_t)(ttl - 1) : 64,
+					 .ip_id = (uint16_t)(2000 + n), .sport = (uint16_t)(50000 + n * 7919 % 10000),
+					 .dport = 80, .seq = (uint32_t)(1000 + n), .proto = 6 };
+		if (!nat->keep_ip_id)
+			hp.ip_id = (uint16_t)(n * 40503 + 17);
+		if (!nat->keep_seq)
+			hp.seq = (uint32_t)n * 2654435761u;
+		pcap_file_add(h, at_host + 200 * US, b, build_probe(&hp, b, sizeof b));
+		int hop = hp.ttl;
+		if (nat->routes && hop <= 3)
+			pcap_file_add(h, at_host + 300 * US, b,
+				    build_icmp_error(&hp, routers[hop - 1], (uint8_t)(256 - hop), 11, 0, 1, b, sizeof b));
+		else /* From 64, less the three routers, and the host when it routes. */
+			pcap_file_add(h, at_host + 400 * US, b, build_answer(&hp, 61, b, sizeof b));
+	}
+}
+
+/* The host's own traceroute -T to TARGET from TTL 1, three routers, then TARGET at 4. */
+static void write_host_traceroute(struct pcap_file *h, int64_t t0, int max_ttl, int64_t spacing_ns, bool guest_seq)
+{
+	uint8_t b[128];
+	for (int n = 0; n < 3 * max_ttl; n++) {
+		uint8_t ttl = (uint8_t)(1 + n / 3);
+		int64_t t = t0 + n * spacing_ns;
+		struct probe_spec p = { .src = HOST_OUT, .dst = TARGET, .ttl = ttl, .ip_id = (uint16_t)(30000 + n),
+					.sport = (uint16_t)(52000 + n), .dport = 80,
+					.seq = guest_seq ? (uint32_t)(1000 + n) : (uint32_t)(n + 1) * 4000037u, .proto = 6 };
+		pcap_file_add(h, t, b, build_probe(&p, b, sizeof b));
+		if (ttl <= 3)
+			pcap_file_add(h, t + 600 * US, b,
+				    build_icmp_error(&p, routers[ttl - 1], (uint8_t)(256 - ttl), 11, 0, 1, b, sizeof b));
+		else
+			pcap_file_add(h, t + 600 * US, b, build_answer(&p, 61, b, sizeof b));
+	}
+}
+
+/* SYNs with TTL 64 to TARGET, one per probe of the guest's, each up to 0.3 ms early or late at random. */
+static void write_rough_run(const struct nat *nat, struct pcap_file *h, int64_t t0)
+{
+	uint8_t b[128];
+	uint32_t x = 2463534242u;
+	for (int n = 0; n < 3 * nat->max_ttl; n++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		int64_t t = t0 + n * nat->spacing_ns + ((int64_t)(x % 601) - 300) * US;
+		struct probe_spec p = { .src = HOST_OUT, .dst = TARGET, .ttl = 64, .ip_id = (uint16_t)x,
+					.sport = (uint16_t)(1024 + x % 60000), .dport = 80, .seq = x, .proto = 6 };
+		pcap_file_add(h, t, b, build_probe(&p, b, sizeof b));
+		pcap_file_add(h, t + 400 * US, b, build_answer(&p, 61, b, sizeof b));
+	}
+}
+
+/* The other run, when it falls before (`before`) or after the copies. */
+static void write_other_run(const struct nat *nat, struct pcap_file *h, bool before)
+{
+	if (nat->other == NO_OTHER_RUN || (nat->other_at_ns < 0) != before)
+		return;
+	int64_t t0 = T0 + nat->host_clock_ns + nat->other_at_ns;
+	switch (nat->other) {
+	case HOST_TRACEROUTE:
+	case HOST_TRACEROUTE_OWN_SEQ:
+		write_host_traceroute(h, t0, 6, 3600 * US, nat->other == HOST_TRACEROUTE);
+		/* ...and once more 20 s after the guest's. */
+		if (!before)
+			break;
+		struct nat again = *nat;
+		again.other_at_ns = 20 * 1000 * MS;
+		write_other_run(&again, h, false);
+		break;
+	case HOST_TRACEROUTE_ALIKE:
+		write_host_traceroute(h, t0, nat->max_ttl, nat->spacing_ns, false);
+		break;
+	case ROUGH_RUN:
+		write_rough_run(nat, h, t0);
+		break;
+	case SAME_COPIES:
+		write_host_side(nat, h, nat->other_at_ns);
+		break;
+	case NO_OTHER_RUN:
+		break;
+	}
+}
 
 static void write_nat_case(const struct nat *nat, const char *guest_path, const char *host_path)
 {
 	struct pcap_file g, h;
 	pcap_file_open(&g, guest_path);
 	pcap_file_open(&h, host_path);
-	uint8_t b[128];
-	for (int n = 0; n < 3 * nat->max_ttl; n++) {
-		uint8_t ttl = (uint8_t)(1 + n / 3);
-		int64_t t = T0 + n * nat->spacing_ns, at_host = t + nat->host_clock_ns;
-		struct probe_spec gp = { .src = GUEST, .dst = TARGET, .ttl = ttl, .ip_id = (uint16_t)(2000 + n),
-					 .sport = (uint16_t)(40000 + n), .dport = 80, .seq = (uint32_t)(1000 + n),
-					 .proto = 6 };
-		pcap_file_add(&g, t, b, build_probe(&gp, b, sizeof b));
-		if (ttl == 1) {
-			pcap_file_add(&g, t + 300 * US, b,
-				    build_icmp_error(&gp, GATEWAY, 64, 11, 0, 1, b, sizeof b));
-			continue;
-		}
-		struct probe_spec hp = gp;
-		hp.src = HOST_OUT;
-		hp.ttl = nat->routes ? (uint8_t)(ttl - 1) : 64;
-		hp.sport = (uint16_t)(50000 + n * 7919 % 10000);
-		if (!nat->keep_ip_id)
-			hp.ip_id = (uint16_t)(n * 40503 + 17);
-		if (!nat->keep_seq)
-			hp.seq = (uint32_t)n * 2654435761u;
-		pcap_file_add(&h, at_host + 200 * US, b, build_probe(&hp, b, sizeof b));
-		int hop = hp.ttl;
-		if (nat->routes && hop <= 3) {
-			const char *r = routers[hop - 1];
-			pcap_file_add(&h, at_host + 300 * US, b,
-				    build_icmp_error(&hp, r, (uint8_t)(256 - hop), 11, 0, 1, b, sizeof b));
-			pcap_file_add(&g, t + 400 * US, b,
-				    build_icmp_error(&gp, r, (uint8_t)(255 - hop), 11, 0, 1, b, sizeof b));
-		} else {
-			/* From 64, less the three routers, and the host when it routes. */
-			pcap_file_add(&h, at_host + 400 * US, b, build_answer(&hp, 61, b, sizeof b));
-			pcap_file_add(&g, t + 500 * US, b,
-				    build_answer(&gp, nat->routes ? 60 : 64, b, sizeof b));
-		}
-	}
+	write_guest_side(nat, &g);
+	write_other_run(nat, &h, true);
+	write_host_side(nat, &h, 0);
+	write_other_run(nat, &h, false);
 	pcap_file_close(&g);
 	pcap_file_close(&h);
 }
@@ -170,7 +263,7 @@ static void nat_mode_copies_are_named_by_ip_id(void **state)
 	(void)state;
 	const int64_t clocks[] = { 0, 3 * HOUR, -14 * HOUR, 26 * HOUR };
 	for (size_t i = 0; i < sizeof clocks / sizeof clocks[0]; i++) {
-		struct nat nat = { 8, 1500 * US, clocks[i], false, true, true };
+		struct nat nat = { 8, 1500 * US, clocks[i], false, true, true, NO_OTHER_RUN, 0 };
 		struct run r;
 		analyze_nat_case(&r, &nat);
 		assert_int_equal(sql_int(&r, "SELECT clock_offset_ns FROM case_info"), clocks[i] + 200 * US);
@@ -192,7 +285,7 @@ static void nat_mode_copies_are_named_by_ip_id(void **state)
 static void nat_mode_copies_without_identity_follow_the_times(void **state)
 {
 	(void)state;
-	struct nat nat = { 8, 1500 * US, 0, false, false, false };
+	struct nat nat = { 8, 1500 * US, 0, false, false, false, NO_OTHER_RUN, 0 };
 	struct run r;
 	analyze_nat_case(&r, &nat);
 	assert_int_equal(sql_int(&r, "SELECT clock_offset_ns FROM case_info"), 200 * US);
@@ -215,7 +308,7 @@ static void kernel_nat_with_random_ports_keeps_the_ttl(void **state)
 	(void)state;
 	const int64_t spacings[] = { 50 * MS, 1 * MS };
 	for (size_t i = 0; i < 2; i++) {
-		struct nat nat = { 6, spacings[i], 0, true, false, true };
+		struct nat nat = { 6, spacings[i], 0, true, false, true, NO_OTHER_RUN, 0 };
 		struct run r;
 		analyze_nat_case(&r, &nat);
 		assert_int_equal(sql_int(&r, "SELECT clock_offset_ns FROM case_info"), 200 * US);
@@ -624,6 +717,93 @@ static void drifting_clocks_without_identity_follow_the_times(void **state)
 	}
 }
 
+/* What every run below must find: the 21 real copies, 0.2 ms after their probes, and the reset. */
+static void assert_real_copies(const struct run *r, int64_t host_clock_ns)
+{
+	assert_int_equal(sql_int(r, "SELECT clock_offset_ns FROM case_info"), host_clock_ns + 200 * US);
+	assert_int_equal(sql_int(r, "SELECT correlated_requests FROM case_info"), 21);
+	char sql[300];
+	snprintf(sql, sizeof sql, "SELECT count(*)" PAIRS " WHERE h.ts_ns - g.ts_ns = %lld AND h.ttl = 64",
+		 (long long)(host_clock_ns + 200 * US));
+	assert_int_equal(sql_int(r, sql), 21);
+	assert_sql_text(r, "SELECT verdict || ' ' || reset_ttl || ' ' || confidence FROM traces",
+			"ttl-reset 64 certain");
+	assert_int_equal(sql_int(r, "SELECT count(*) FROM findings WHERE kind = 'host.capture_on_guest_side'"), 0);
+}
+
+/*
+ * A long host capture holding the host's own traceroute -T to the same
+ * place an hour before the guest's, and again 20 s after (the tester's
+ * longhost-tcp): the copies of the NAT, with TTL 64 and nothing of the
+ * probes kept, are 0.2 ms after them. Both of the host's traceroutes start
+ * at sequence number 1000 as the guest's does; that "kept" sequence took the
+ * guest's probes for the first of them (offset -3599.99 s, every TTL the
+ * guest's own), and the reports said the host capture was taken on the VM's
+ * side, and that the answers reached the host with TTL 254. Those pairs
+ * carry the guest's TTLs from another address and port: no NAT's copies. With
+ * sequence numbers of their own, only those TTLs and the timing tell; sent
+ * at the guest's pace, up to TTL 8, only the TTLs.
+ */
+static void the_hosts_own_traceroute_is_not_taken_for_copies(void **state)
+{
+	(void)state;
+	const enum other_run runs[] = { HOST_TRACEROUTE, HOST_TRACEROUTE_OWN_SEQ, HOST_TRACEROUTE_ALIKE };
+	const int64_t clocks[] = { 0, 3 * HOUR };
+	for (size_t i = 0; i < 3; i++)
+		for (size_t c = 0; c < 2; c++) {
+			struct nat nat = { 8, 1500 * US, clocks[c], false, false, false, runs[i], -HOUR };
+			struct run r;
+			analyze_nat_case(&r, &nat);
+			assert_real_copies(&r, clocks[c]);
+			assert_int_equal(sql_int(&r, "SELECT count(*) FROM findings WHERE kind = 'ingress.ttl_rewritten'"
+						     " AND text LIKE '%reached the host with TTL 61 %'"),
+					 1);
+			remove_temp_dir(r.dir);
+		}
+}
+
+/*
+ * Another run whose TTLs look like a NAT's (SYNs with TTL 64 to the same
+ * port, one for each of the guest's probes) an hour before the copies: it
+ * pairs with all 24 probes, the real copies with 21, but within 0.3 ms only,
+ * where the copies keep the probes' spacing to the nanosecond. The timing
+ * wins, and it also wins against a small offset: with the host clock three
+ * hours ahead, the rough run sits near zero.
+ */
+static void copies_that_keep_the_timing_beat_a_rough_run(void **state)
+{
+	(void)state;
+	const int64_t clocks[] = { 0, 3 * HOUR };
+	for (size_t c = 0; c < 2; c++) {
+		struct nat nat = { 8, 1500 * US, clocks[c], false, false, false, ROUGH_RUN, -clocks[c] - HOUR / 2 };
+		if (clocks[c] == 0)
+			nat.other_at_ns = -HOUR;
+		struct run r;
+		analyze_nat_case(&r, &nat);
+		assert_real_copies(&r, clocks[c]);
+		remove_temp_dir(r.dir);
+	}
+}
+
+/*
+ * The same copies twice, 0.2 ms after the probes and again an hour before
+ * (another VM running the same tool the same way): the evidence is the same,
+ * and a clock offset is more likely small (NTP) than an hour. The earlier of
+ * equals was taken before.
+ */
+static void of_equal_runs_the_smaller_offset_wins(void **state)
+{
+	(void)state;
+	const int64_t elsewhere[] = { -HOUR, HOUR };
+	for (size_t i = 0; i < 2; i++) {
+		struct nat nat = { 8, 1500 * US, 0, false, false, false, SAME_COPIES, elsewhere[i] };
+		struct run r;
+		analyze_nat_case(&r, &nat);
+		assert_real_copies(&r, 0);
+		remove_temp_dir(r.dir);
+	}
+}
+
 /*
  * The curve of the offsets: fitted to delays drifting at 2000 ppm, one in
  * four of them a chance value seconds off, it follows the drift and not the
@@ -686,6 +866,9 @@ int main(void)
 		cmocka_unit_test(lab_udp_trace_on_other_ports_is_lined_up),
 		cmocka_unit_test(drifting_clocks_keep_the_copies_named_by_identity),
 		cmocka_unit_test(drifting_clocks_without_identity_follow_the_times),
+		cmocka_unit_test(the_hosts_own_traceroute_is_not_taken_for_copies),
+		cmocka_unit_test(copies_that_keep_the_timing_beat_a_rough_run),
+		cmocka_unit_test(of_equal_runs_the_smaller_offset_wins),
 		cmocka_unit_test(clock_curve_follows_drift_not_outliers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
