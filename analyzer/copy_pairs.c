@@ -8,6 +8,13 @@
 /* Delays this close between neighbours are the same delay: a NAT's scheduling, the timestamps' grain. */
 #define TIGHT_NS ((int64_t)50 * 1000)
 
+enum {
+	/* A NAT re-originates with an initial TTL (64, 128, 255, less the hops to the capture)... */
+	LOWEST_INITIAL_TTL = 32,
+	/* ...or routes, the capture this many hops past it at most (-1: the captures swapped). */
+	MOST_HOPS_PAST = 3,
+};
+
 /* The copy was seen arriving from the VM: the guest's TTL, address and port (or echo identifier). */
 static bool is_arrival(const struct request *g, const struct request *h)
 {
@@ -23,8 +30,9 @@ int copy_pairs_plausible(const struct case_model *cm, struct copy_pair *p, size_
 		p[i].key = (uint32_t)rq[p[i].guest].trace;
 	if (radix_sort_by_key(p, n, sizeof *p) != 0)
 		return -1;
-	/* Host TTLs, and guest minus host TTL (offset by 255), of the trace's pairs that are not arrivals. */
-	uint32_t same_ttl[256] = { 0 }, same_step[511] = { 0 };
+	/* Per trace: how many copies of the pairs that are not arrivals carry each TTL,
+	 * and how many each guest TTL less the host's. */
+	uint32_t same_ttl[256] = { 0 }, same_step[2 * MOST_HOPS_PAST + 1] = { 0 };
 	size_t explained = 0;
 	for (size_t first = 0, end; first < n; first = end) {
 		size_t arrivals = 0, constant = 0, step = 0;
@@ -34,19 +42,21 @@ int copy_pairs_plausible(const struct case_model *cm, struct copy_pair *p, size_
 				arrivals++;
 				continue;
 			}
-			uint32_t c = ++same_ttl[h->ttl];
-			constant = c > constant ? c : constant;
-			if (g->ttl != h->ttl) {
-				uint32_t s = ++same_step[255 + g->ttl - h->ttl];
-				step = s > step ? s : step;
+			if (h->ttl >= LOWEST_INITIAL_TTL) {
+				uint32_t c = ++same_ttl[h->ttl];
+				constant = c > constant ? c : constant;
+			}
+			int d = g->ttl - h->ttl;
+			if (d != 0 && d >= -1 && d <= MOST_HOPS_PAST) {
+				uint32_t c = ++same_step[d + MOST_HOPS_PAST];
+				step = c > step ? c : step;
 			}
 		}
 		explained += arrivals + (constant > step ? constant : step);
-		for (size_t i = first; i < end; i++) {
-			const struct request *g = &rq[p[i].guest], *h = &rq[p[i].host];
-			same_ttl[h->ttl] = 0;
-			same_step[255 + g->ttl - h->ttl] = 0;
-		}
+		for (size_t i = 0; i < sizeof same_step / sizeof same_step[0]; i++)
+			same_step[i] = 0;
+		for (size_t i = first; i < end; i++)
+			same_ttl[rq[p[i].host].ttl] = 0;
 	}
 	return n > 0 && 2 * explained >= n;
 }

@@ -4,12 +4,14 @@
  * place (the host's own traceroute an hour before, another VM's): the two
  * pieces of evidence the pairs themselves carry.
  *
- * Their TTLs. A NAT that re-originates sends every copy on with one TTL; one
- * that routes sends TTL n - 1 (a constant difference; +1 when the captures
- * were given the wrong way round). A copy with the guest's own TTL was seen
- * arriving from the VM (a capture on its tap): it still has the guest's
- * source address and port. Another traceroute starting at TTL 1 carries the
- * guest's TTLs, from its own address: none of these.
+ * Their TTLs. A NAT that re-originates sends every copy on with one TTL, an
+ * initial one (64, 128, 255); one that routes sends TTL n - 1 (a constant
+ * difference, a little more when the capture is a hop or two further; +1
+ * when the captures were given the wrong way round). A copy with the guest's
+ * own TTL was seen arriving from the VM (a capture on its tap): it still has
+ * the guest's source address and port. Another traceroute starting at TTL 1
+ * carries the guest's TTLs, from its own address: none of these, even where
+ * its three probes a TTL line up with one of the guest's each.
  *
  * Their timing. A NAT's delay is nearly constant, so its copies keep the
  * spacing of the probes to within tens of microseconds, drift or not;
