@@ -11,8 +11,10 @@ enum {
 };
 /* ...over at least this long: drift shows over seconds, a NAT's jitter within a burst. */
 #define RUN_SPAN_NS ((int64_t)2 * 1000 * 1000 * 1000)
-/* The knots tell a trend to go on with past their ends only over at least this long. */
+/* The knots tell a trend to go on with past their ends only over at least this long... */
 #define TREND_SPAN_NS ((int64_t)60 * 1000 * 1000 * 1000)
+/* ...a line through delays within their span, over this long. */
+#define LINE_SPAN_NS ((int64_t)10 * 1000 * 1000 * 1000)
 
 static int64_t saturate(double v)
 {
@@ -120,23 +122,31 @@ static void limit_slopes(struct clock_knot *k, size_t n)
 }
 
 /*
- * The median of the slopes between points half the set apart (sorted by
- * time), held within MAX_DRIFT_PPM; 0 over less than TREND_SPAN_NS. v is
- * scratch for n values. -1 when out of memory.
+ * The median of the slopes from each point to the first one an eighth of the
+ * span (and RUN_SPAN_NS) later, held within MAX_DRIFT_PPM; 0 over less than
+ * min_span. Over that gap a NAT's jitter of tens of microseconds is a
+ * few ppm, and few of the slopes straddle a change from one alignment of the
+ * copies to another a probe apart (which slopes between points half the set
+ * apart would, half of them). v is scratch for n values. -1 when out of memory.
  */
-static int robust_slope(const struct clock_point *p, size_t n, int64_t *v, double *slope)
+static int robust_slope(const struct clock_point *p, size_t n, int64_t min_span, int64_t *v, double *slope)
 {
 	/* Slopes in parts per 10^12, held within MAX_DRIFT_PPM (which the median then is too). */
 	const double scale = 1e12, most = MAX_DRIFT_PPM / 1e6;
 	*slope = 0;
-	if (n < 2 || distance(clock_point_time(p[0].key), clock_point_time(p[n - 1].key)) < (uint64_t)TREND_SPAN_NS)
+	uint64_t span = n ? distance(clock_point_time(p[0].key), clock_point_time(p[n - 1].key)) : 0;
+	if (span < (uint64_t)min_span)
 		return 0;
-	size_t m = 0, half = n / 2;
-	for (size_t i = 0; i + half < n; i++) {
-		uint64_t dt = distance(clock_point_time(p[i].key), clock_point_time(p[i + half].key));
-		if (dt == 0)
-			continue;
-		double s = ((double)p[i + half].d - (double)p[i].d) / (double)dt;
+	uint64_t gap = span / 8 > (uint64_t)RUN_SPAN_NS ? span / 8 : (uint64_t)RUN_SPAN_NS;
+	size_t m = 0;
+	for (size_t i = 0, j = 0; i < n; i++) {
+		int64_t ti = clock_point_time(p[i].key);
+		while (j < n && distance(ti, clock_point_time(p[j].key)) < gap)
+			j++;
+		if (j == n)
+			break;
+		double dt = (double)distance(ti, clock_point_time(p[j].key));
+		double s = ((double)p[j].d - (double)p[i].d) / dt;
 		v[m++] = (int64_t)((s > most ? most : s < -most ? -most : s) * scale);
 	}
 	int64_t mid = 0;
@@ -165,7 +175,7 @@ int clock_curve_fit(struct clock_curve *c, struct clock_point *p, size_t n)
 	int64_t *scratch = malloc(n * sizeof *scratch);
 	struct clock_knot *k = malloc((n / RUN_POINTS + 1) * sizeof *k);
 	double slope;
-	if (!scratch || !k || radix_sort_by_key(p, n, sizeof *p) != 0 || robust_slope(p, n, scratch, &slope) != 0) {
+	if (!scratch || !k || radix_sort_by_key(p, n, sizeof *p) != 0 || robust_slope(p, n, TREND_SPAN_NS, scratch, &slope) != 0) {
 		free(scratch);
 		free(k);
 		return -1;
@@ -200,7 +210,7 @@ int clock_curve_fit_line(struct clock_curve *c, struct clock_point *p, size_t n)
 	struct clock_knot *k = malloc(sizeof *k);
 	int64_t *v = malloc(n * sizeof *v);
 	double slope;
-	if (!k || !v || radix_sort_by_key(p, n, sizeof *p) != 0 || robust_slope(p, n, v, &slope) != 0) {
+	if (!k || !v || radix_sort_by_key(p, n, sizeof *p) != 0 || robust_slope(p, n, LINE_SPAN_NS, v, &slope) != 0) {
 		free(k);
 		free(v);
 		return -1;

@@ -54,7 +54,7 @@ int clock_curve_fit(struct clock_curve *c, struct clock_point *points, size_t n)
 
 /*
  * Fits c to the n points as one straight line: the median of the slopes
- * between points half the set apart, through the median of what is left.
+ * between points some seconds apart, through the median of what is left.
  * Two alignments of the same copies a probe apart are parallel lines, and
  * fitted so, a mixture of them keeps their common slope, where the pieces of
  * a curve would follow each. -1 when out of memory (c is then constant 0).

@@ -217,8 +217,8 @@ static int rate_pairs(const struct case_model *cm, const struct copy_keys *gk, s
  * paired in order around it and rated (rate_pairs). The best is fitted to a
  * line and, when the clocks drift, paired along it again (moved to the
  * earliest of the alignments that fit alike, clock_offset_along) while that
- * finds no fewer copies, so a drift larger than the window around one offset
- * is followed. Leaves the pairs in *best and their line in *curve; -1 when out
+ * finds more copies, or as many that keep the probes' timing no worse, so a
+ * drift larger than the window around one offset is followed. Leaves the pairs in *best and their line in *curve; -1 when out
  * of memory.
  */
 static int pair_by_times(const struct case_model *cm, const struct copy_keys *gk, const struct copy_keys *hk,
@@ -247,24 +247,40 @@ static int pair_by_times(const struct case_model *cm, const struct copy_keys *gk
 			best_score = score;
 		}
 	}
-	for (int refit = 0; rc == 0 && best->n > 0; refit++) {
-		clock_curve_free(curve);
-		rc = fit_pairs(cm, best, curve);
-		if (rc != 0 || refit == REFITS || clock_curve_change(curve, first, last) <= FLAT_NS)
+	for (int refit = 0; rc == 0 && best->n > 0 && refit < REFITS; refit++) {
+		struct clock_curve line;
+		rc = fit_pairs(cm, best, &line);
+		int64_t shift = 0;
+		bool drifts = rc == 0 && clock_curve_change(&line, first, last) > FLAT_NS;
+		if (drifts)
+			rc = clock_offset_along(gk, hk, &line, &shift);
+		if (rc == 0 && drifts) {
+			clock_curve_shift(&line, shift);
+			tried.n = 0;
+			rc = pair_in_order(cm, gk, hk, &line, NULL, &tried);
+		}
+		clock_curve_free(&line);
+		if (rc != 0 || !drifts)
 			break;
-		int64_t shift;
-		rc = clock_offset_along(gk, hk, curve, &shift);
-		if (rc != 0)
-			break;
-		clock_curve_shift(curve, shift);
-		tried.n = 0;
-		rc = pair_in_order(cm, gk, hk, curve, NULL, &tried);
-		if (rc != 0 || tried.n < best->n)
+		/* More copies, or as many keeping the probes' timing as well (the earlier of
+		 * alignments that fit alike): a jittery NAT's spurious slope changes nothing. */
+		bool take = tried.n > best->n;
+		if (tried.n == best->n) {
+			double fit_best, fit_tried;
+			rc = copy_pairs_fit(cm, best->items, best->n, &fit_best) == 0 &&
+					     copy_pairs_fit(cm, tried.items, tried.n, &fit_tried) == 0
+				     ? 0
+				     : -1;
+			take = rc == 0 && fit_tried >= fit_best;
+		}
+		if (!take)
 			break;
 		struct pairs t = *best;
 		*best = tried;
 		tried = t;
 	}
+	if (rc == 0 && best->n > 0)
+		rc = fit_pairs(cm, best, curve);
 	free(tried.items);
 	return rc;
 }
