@@ -219,7 +219,8 @@ struct identity_vote {
 	int64_t t;    /* the probe's time */
 	int32_t guest, host;
 	int32_t kind;
-	bool inlier;
+	bool inlier; /* on the curve */
+	bool alone;  /* ...and the probe's only vote there of its kind: it names one copy */
 };
 
 struct identity_votes {
@@ -246,7 +247,7 @@ static int add_identity_vote(struct identity_votes *s, const struct copy_entry *
 	}
 	/* Both within OFFSET_SEARCH_NS of each other: no overflow. */
 	s->v[s->n++] = (struct identity_vote){ clock_point_key(h->ts_ns - g->ts_ns), g->ts_ns, g->request,
-					       h->request, kind, false };
+					       h->request, kind, false, false };
 	return 0;
 }
 
@@ -287,13 +288,21 @@ static void densest_votes(const struct identity_vote *v, size_t n, int64_t width
 	}
 }
 
-/* Fits the curve to the votes of v[0..n) that are inliers (all when `all`); -1 when out of memory. */
+/*
+ * Fits the curve to the votes of v[0..n): all of them, the inliers, or with
+ * `kinds` those alone on the curve of a kind it names. -1 when out of memory.
+ */
+static bool fitted(const struct identity_vote *v, bool all, const bool *kinds)
+{
+	return kinds ? v->alone && kinds[v->kind] : all || v->inlier;
+}
+
 static int fit_votes(const struct identity_vote *v, size_t n, bool all, const bool *kinds,
 		     struct clock_curve *c)
 {
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++)
-		m += (all || v[i].inlier) && (!kinds || kinds[v[i].kind]);
+		m += fitted(&v[i], all, kinds);
 	struct clock_point *p = malloc((m ? m : 1) * sizeof *p);
 	if (!p) {
 		*c = clock_curve_constant(0);
@@ -301,7 +310,7 @@ static int fit_votes(const struct identity_vote *v, size_t n, bool all, const bo
 	}
 	m = 0;
 	for (size_t i = 0; i < n; i++)
-		if ((all || v[i].inlier) && (!kinds || kinds[v[i].kind]))
+		if (fitted(&v[i], all, kinds))
 			p[m++] = (struct clock_point){ clock_point_key(v[i].t), vote_offset(&v[i]) };
 	int rc = clock_curve_fit(c, p, m);
 	free(p);
@@ -321,24 +330,33 @@ static void mark_inliers(struct identity_vote *v, size_t n, const struct clock_c
 
 /*
  * Which kinds the cluster v[0..n) shows kept: most of the probes that found
- * the value again found it on the curve (one pair alone may be chance:
- * 16-bit fields repeat), with TTLs a NAT gives its copies. `seen` is scratch
- * with one entry per request, never holding `stamp` or above before the call.
+ * the value again found it once on the curve (one pair alone may be chance:
+ * 16-bit fields repeat; a value every probe shares, as tcptraceroute's
+ * sequence number, is found on the curve again and again, a probe's spacing
+ * apart, and names nothing), with TTLs a NAT gives its copies. `seen` and
+ * `only` are scratch with one entry per request, `seen` never holding
+ * `stamp` or above before the call.
  */
-static int judge_kinds(const struct case_model *cm, const struct identity_votes *s, const struct identity_vote *v,
-		       size_t n, int32_t *seen, int32_t stamp, bool *kept)
+static int judge_kinds(const struct case_model *cm, const struct identity_votes *s, struct identity_vote *v,
+		       size_t n, int32_t *seen, int32_t *only, int32_t stamp, bool *kept)
 {
 	struct copy_pair *pairs = malloc((n ? n : 1) * sizeof *pairs);
 	if (!pairs)
 		return -1;
 	bool any = false;
 	for (int kind = KEY_TARGET + 1; kind < KEY_COUNT; kind++) {
+		for (size_t i = 0; i < n; i++) {
+			if (v[i].kind != kind || !v[i].inlier)
+				continue;
+			int32_t g = v[i].guest;
+			only[g] = seen[g] == stamp + kind ? -1 : (int32_t)i;
+			seen[g] = stamp + kind;
+		}
 		size_t support = 0;
 		for (size_t i = 0; i < n; i++) {
-			if (v[i].kind != kind || !v[i].inlier || seen[v[i].guest] == stamp + kind)
-				continue;
-			seen[v[i].guest] = stamp + kind;
-			pairs[support++] = (struct copy_pair){ 0, v[i].guest, v[i].host };
+			v[i].alone = v[i].kind == kind ? v[i].inlier && only[v[i].guest] == (int32_t)i : v[i].alone;
+			if (v[i].kind == kind && v[i].alone)
+				pairs[support++] = (struct copy_pair){ 0, v[i].guest, v[i].host };
 		}
 		kept[kind] = false;
 		if (support < 2 || 2 * support < s->voters[kind])
@@ -363,12 +381,13 @@ int clock_offset_by_identity(const struct case_model *cm, const struct copy_keys
 	for (int kind = 0; kind < KEY_COUNT; kind++)
 		e->kept[kind] = false;
 	struct identity_votes s = { NULL, 0, 0, { 0 } };
-	int32_t *seen = NULL;
+	int32_t *seen = NULL, *only = NULL;
 	int rc = identity_votes(guest, host, &s) == 0 ? 0 : -1;
 	if (rc == 0 && s.n > 0) {
 		seen = malloc(cm->requests.len * sizeof *seen);
-		rc = seen ? 0 : -1;
-		for (size_t i = 0; seen && i < cm->requests.len; i++)
+		only = malloc(cm->requests.len * sizeof *only);
+		rc = seen && only ? 0 : -1;
+		for (size_t i = 0; rc == 0 && i < cm->requests.len; i++)
 			seen[i] = -1;
 	}
 	/* The clocks may drift apart by MAX_DRIFT_PPM over the probes' span. */
@@ -396,7 +415,7 @@ int clock_offset_by_identity(const struct case_model *cm, const struct copy_keys
 		if (rc == 0) {
 			mark_inliers(cluster, count, &c);
 			clock_curve_free(&c);
-			int any = judge_kinds(cm, &s, cluster, count, seen, attempt * KEY_COUNT, e->kept);
+			int any = judge_kinds(cm, &s, cluster, count, seen, only, attempt * KEY_COUNT, e->kept);
 			if (any < 0)
 				rc = -1;
 			else if (any > 0) {
@@ -416,6 +435,7 @@ int clock_offset_by_identity(const struct case_model *cm, const struct copy_keys
 		s.n -= hi - lo;
 	}
 	free(seen);
+	free(only);
 	free(s.v);
 	if (rc < 0) {
 		clock_curve_free(&e->curve);

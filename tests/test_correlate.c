@@ -564,6 +564,39 @@ static void lab_udp_trace_on_other_ports_is_lined_up(void **state)
 }
 
 /*
+ * tcptraceroute sends every probe with one sequence number: each probe finds
+ * it again on every host copy, 10 ms apart, and those votes counted the
+ * sequence as kept and pulled the offset to 10 ms, where the copies (named by
+ * the IP ID the kernel NAT and the router keep) are 15 to 30 us after their
+ * probes. A value a probe finds more than once on the curve names no copy.
+ */
+static void lab_tcptraceroute_offset_is_the_copies_delay(void **state)
+{
+	(void)state;
+	const char *pairs[] = { "samples/lab/kernel-nat-v4/tcptraceroute/", "samples/lab/routed-v4/tcptraceroute/" };
+	for (size_t i = 0; i < 2; i++) {
+		char guest_rel[200], host_rel[200];
+		snprintf(guest_rel, sizeof guest_rel, "%sguest.pcap", pairs[i]);
+		snprintf(host_rel, sizeof host_rel, "%shost.pcap", pairs[i]);
+		char *guest = source_path(guest_rel), *host = source_path(host_rel);
+		struct run r;
+		r.dir = make_temp_dir();
+		char args[2048];
+		snprintf(args, sizeof args, "analyze '%s' --host '%s' -o '%s/case' -q", guest, host, r.dir);
+		assert_int_equal(run_ttlsleuth(args, NULL, NULL), 0);
+		snprintf(r.db, sizeof r.db, "%s/case/case.sqlite", r.dir);
+		assert_int_equal(sql_int(&r, "SELECT count(*)" PAIRS " WHERE g.ip_id = h.ip_id AND h.ttl = g.ttl - 1"), 8);
+		assert_int_equal(sql_int(&r, "SELECT (SELECT clock_offset_ns FROM case_info) BETWEEN min(h.ts_ns - g.ts_ns)"
+					     " AND max(h.ts_ns - g.ts_ns)" PAIRS),
+				 1);
+		assert_true(sql_int(&r, "SELECT clock_offset_ns FROM case_info") < 100 * US);
+		free(guest);
+		free(host);
+		remove_temp_dir(r.dir);
+	}
+}
+
+/*
  * mtr-like rounds to TARGET, echo requests with TTL 1 to 5 every 10 s, through
  * a NAT: TTL 1 expires at it (the gateway answers), the others reach the host
  * capture 0.1 ms later by the guest's clock, either routed by a kernel NAT
@@ -899,6 +932,7 @@ int main(void)
 		cmocka_unit_test(radix_sort_is_stable_and_signed),
 		cmocka_unit_test(host_udp_copies_are_kept_whatever_their_port),
 		cmocka_unit_test(lab_udp_trace_on_other_ports_is_lined_up),
+		cmocka_unit_test(lab_tcptraceroute_offset_is_the_copies_delay),
 		cmocka_unit_test(drifting_clocks_keep_the_copies_named_by_identity),
 		cmocka_unit_test(drifting_clocks_without_identity_follow_the_times),
 		cmocka_unit_test(the_hosts_own_traceroute_is_not_taken_for_copies),
