@@ -27,16 +27,16 @@ static bool has_length_attribute(uint8_t type)
 void dissect_icmp(const struct layer_target *t, struct cursor c)
 {
 	struct transport *l4 = t->l4;
-	uint16_t checksum;
 	uint8_t rest[4];
 
 	l4->kind = L4_ICMP;
 	l4->bytes = (uint16_t)(c.left > 0xffff ? 0xffff : c.left);
 	if (!cursor_u8(&c, &l4->icmp_type) || !cursor_u8(&c, &l4->icmp_code) ||
-	    !cursor_be16(&c, &checksum) || !cursor_copy(&c, rest, 4)) {
+	    !cursor_be16(&c, &l4->checksum) || !cursor_copy(&c, rest, 4)) {
 		layer_truncated(t, ANOMALY_ICMP_TRUNCATED);
 		return;
 	}
+	l4->checksum_present = true;
 	l4->complete = true;
 	if (l4->icmp_type == ICMP_ECHO_REQUEST || l4->icmp_type == ICMP_ECHO_REPLY) {
 		l4->icmp_id = (uint16_t)(rest[0] << 8 | rest[1]);

@@ -68,16 +68,16 @@ static void neighbor_discovery(const struct layer_target *t, uint8_t type, struc
 void dissect_icmpv6(const struct layer_target *t, struct cursor c)
 {
 	struct transport *l4 = t->l4;
-	uint16_t checksum;
 	uint8_t rest[4];
 
 	l4->kind = L4_ICMPV6;
 	l4->bytes = (uint16_t)(c.left > 0xffff ? 0xffff : c.left);
 	if (!cursor_u8(&c, &l4->icmp_type) || !cursor_u8(&c, &l4->icmp_code) ||
-	    !cursor_be16(&c, &checksum) || !cursor_copy(&c, rest, 4)) {
+	    !cursor_be16(&c, &l4->checksum) || !cursor_copy(&c, rest, 4)) {
 		layer_truncated(t, ANOMALY_ICMPV6_TRUNCATED);
 		return;
 	}
+	l4->checksum_present = true;
 	l4->complete = true;
 	switch (l4->icmp_type) {
 	case ICMPV6_ECHO_REQUEST:

@@ -75,6 +75,9 @@ struct transport {
 	uint8_t tcp_flags;     /* TCP */
 	uint8_t icmp_type, icmp_code;
 	uint16_t icmp_id, icmp_seq; /* echo request/reply */
+	/* The checksum field as found (not verified): in a quote it shows what the router saw */
+	uint16_t checksum;
+	bool checksum_present;
 };
 
 /* One MPLS label stack entry (RFC 3032), as carried by RFC 4950 ICMP extensions. */

@@ -64,6 +64,9 @@ static void assert_quote_of_frame9(const struct packet *p)
 	assert_int_equal(p->quote.l4.dport, 80);
 	assert_int_equal(p->quote.l4.seq, 0x12ef6591);
 	assert_int_equal(p->quote.l4.tcp_flags, TCP_SYN);
+	/* What the router saw, as the probe (frame 9) was sent: tshark's tcp.checksum */
+	assert_true(p->quote.l4.checksum_present);
+	assert_int_equal(p->quote.l4.checksum, 0x4eae);
 }
 
 static void time_exceeded_full(void **state)
@@ -84,6 +87,8 @@ static void time_exceeded_full(void **state)
 	assert_int_equal(p.l4.kind, L4_ICMP);
 	assert_int_equal(p.l4.icmp_type, 11);
 	assert_int_equal(p.l4.icmp_code, 0);
+	assert_true(p.l4.checksum_present);
+	assert_int_equal(p.l4.checksum, 0xf343);
 	assert_true(packet_is_time_exceeded(&p));
 	assert_quote_of_frame9(&p);
 }
@@ -101,6 +106,8 @@ static void syn_probe(void **state)
 	assert_true(p.l4.complete);
 	assert_int_equal(p.l4.tcp_flags, TCP_SYN);
 	assert_int_equal(p.l4.seq, 0x12ef6591);
+	assert_true(p.l4.checksum_present);
+	assert_int_equal(p.l4.checksum, 0x4eae);
 	assert_false(p.quote.present);
 }
 
@@ -149,6 +156,8 @@ static void time_exceeded_every_truncation(void **state)
 			assert_int_equal(p.quote.l4.sport, 35413);
 			assert_int_equal(p.quote.l4.seq, 0x12ef6591);
 			assert_int_equal(p.quote.l4.complete, cut >= quote_start + QUOTE_IP + 20);
+			/* The checksum is bytes 16-17 of the TCP header. */
+			assert_int_equal(p.quote.l4.checksum_present, cut >= quote_start + QUOTE_IP + 18);
 			if (cut == n)
 				assert_quote_of_frame9(&p);
 		}
@@ -460,6 +469,9 @@ static void assert_mpls_quote(const struct packet *p, size_t quoted_len)
 	assert_int_equal(p->quote.l4.kind, L4_UDP);
 	assert_int_equal(p->quote.l4.sport, 42315);
 	assert_int_equal(p->quote.l4.dport, 33435);
+	/* The UDP header is whole: its checksum is there, 0 (none, as IPv4 allows) */
+	assert_true(p->quote.l4.checksum_present);
+	assert_int_equal(p->quote.l4.checksum, 0);
 	assert_int_equal(p->quote.ip.ttl, 1);
 	assert_true(p->quote.extensions);
 	assert_int_equal(p->quote.mpls_count, 1);
