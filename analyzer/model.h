@@ -62,6 +62,9 @@ struct request {
 	uint16_t echo_id, echo_seq;
 	uint32_t ip_id;
 	uint16_t ip_len;
+	uint16_t checksum;   /* the transport checksum as captured */
+	bool checksum_known; /* it is the sender's real checksum: not UDP's 0 (none, IPv4) nor the
+				pseudo-header sum a sender with checksum offload leaves for its NIC */
 	int32_t trace;       /* the path trace it belongs to */
 	int32_t reply;       /* the first reply paired with it */
 	int32_t counterpart; /* the same request seen in the other capture */
