@@ -131,6 +131,8 @@ struct reply {
 	bool quoted_seq_known; /* the quote held the TCP sequence number (8 bytes or more) */
 	uint16_t quoted_echo_id, quoted_echo_seq;
 	bool quoted_echo_known; /* the quote held the whole echo header */
+	uint16_t quoted_checksum; /* the quoted transport checksum, as the router received it */
+	bool quoted_checksum_known; /* the quote holds it (UDP over IPv4: and it is not 0, none) */
 
 	/* TCP and echo replies */
 	uint32_t ack;

@@ -206,6 +206,26 @@ static bool ip_id_byte_swapped(const struct request *q, const struct reply *r)
 	return q->src.family == 4 && q->ip_id != r->quoted_ip_id && q->ip_id == swap16(r->quoted_ip_id);
 }
 
+/*
+ * The quote holds the transport checksum the probe was sent with. Paris
+ * traceroute's probes share their ports (and, from Linux, IP ID 0) and differ
+ * in it alone; among probes that fit a quote equally, one with another
+ * checksum is another probe. One whose checksum is not known (offloaded, on
+ * the sender's own interface) is not: AlexHff_minirouter/tracert.pcapng holds
+ * each probe so and again with its checksum on a second interface, and each
+ * sighting keeps the answer seen on its own interface, with its own clock.
+ */
+static bool quoted_checksum_agrees(const struct request *q, const struct reply *r)
+{
+	return q->checksum_known && r->quoted_checksum_known &&
+	       q->checksum % 0xffffu == r->quoted_checksum % 0xffffu;
+}
+
+static bool quoted_checksum_disagrees(const struct request *q, const struct reply *r)
+{
+	return q->checksum_known && r->quoted_checksum_known && !quoted_checksum_agrees(q, r);
+}
+
 static int fit_quote(const struct request *q, const struct reply *r, enum match_method *method)
 {
 	bool id_agrees = q->src.family == 4 ? q->ip_id == r->quoted_ip_id || ip_id_byte_swapped(q, r)
@@ -214,7 +234,7 @@ static int fit_quote(const struct request *q, const struct reply *r, enum match_
 	if (!seq_agrees)
 		return -1;
 	*method = id_agrees ? MATCH_QUOTE_EXACT : MATCH_QUOTE_PORTS;
-	return id_agrees ? 2 : 1;
+	return (id_agrees ? 2 : 1) * 2 + !quoted_checksum_disagrees(q, r);
 }
 
 static int fit_tcp_ack(const struct request *q, const struct reply *r, enum match_method *method)
@@ -236,12 +256,9 @@ static int fit_echo(const struct request *q, const struct reply *r, enum match_m
 /* Echo probes that all carry one id and sequence: only the IP ID tells them apart. */
 static int fit_quoted_echo(const struct request *q, const struct reply *r, enum match_method *method)
 {
-	if (q->src.family == 4 && q->ip_id == r->quoted_ip_id) {
-		*method = MATCH_QUOTE_EXACT;
-		return 2;
-	}
-	*method = MATCH_QUOTE_PORTS;
-	return 1;
+	bool id_agrees = q->src.family == 4 && q->ip_id == r->quoted_ip_id;
+	*method = id_agrees ? MATCH_QUOTE_EXACT : MATCH_QUOTE_PORTS;
+	return (id_agrees ? 2 : 1) * 2 + !quoted_checksum_disagrees(q, r);
 }
 
 /*

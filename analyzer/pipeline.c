@@ -158,6 +158,9 @@ static int copy_quote(struct case_model *cm, struct reply *r, const struct quote
 		r->quoted_echo_seq = q->l4.icmp_seq;
 		r->quoted_echo_known = q->l4.complete;
 	}
+	r->quoted_checksum = q->l4.checksum;
+	r->quoted_checksum_known = q->l4.checksum_present &&
+				   !(q->l4.kind == L4_UDP && q->ip.version == 4 && q->l4.checksum == 0);
 	return 0;
 }
 

@@ -487,6 +487,43 @@ static void corpus_quotes_of_higher_ttls_stay_unpaired(void **state)
 	free(path);
 }
 
+/* An error from 198.51.100.1 quoting the given probe bytes (quoted TTL 1) whole. */
+static void take_error_quoting(struct fixture *f, const uint8_t *probe, size_t n, uint64_t frame,
+			       int64_t ts_ns)
+{
+	uint8_t b[256];
+	size_t len = build_icmp_error_for(probe, n, "198.51.100.1", 64, 11, 0, 1, n, b, sizeof b);
+	assert_int_equal(take_bytes(f, b, len, frame, ts_ns), 1);
+}
+
+/*
+ * Paris traceroute: three probes with one port pair and IP ID 0, apart only
+ * by the payload and so the UDP checksum, sent before any answer, answered in
+ * the order sent. Each quote's checksum names its probe (the newest
+ * unanswered one is not it, for the first two).
+ */
+static void paris_answers_pair_by_the_quoted_checksum(void **state)
+{
+	struct fixture *f = *state;
+	struct probe_spec p = { "10.0.0.5", "203.0.113.50", 1, 0, 33000, 33435, 0, 17 };
+	uint8_t probes[3][128];
+	size_t n[3];
+	for (uint16_t i = 0; i < 3; i++) {
+		struct probe_options o = { (uint16_t)(i + 1), CHECKSUM_REAL };
+		n[i] = build_probe_with(&p, &o, probes[i], sizeof probes[i]);
+		assert_int_equal(take_bytes(f, probes[i], n[i], i + 1u, (i + 1) * 1000000), 1);
+	}
+	for (int i = 0; i < 3; i++)
+		take_error_quoting(f, probes[i], n[i], (uint64_t)i + 4, (10 + i) * 1000000);
+	for (int i = 0; i < 3; i++) {
+		const struct reply *r = &f->cm.replies.items[i];
+		assert_true(r->quoted_checksum_known);
+		assert_int_equal(r->request, i);
+		assert_int_equal(r->method, MATCH_QUOTE_EXACT);
+		assert_int_equal(r->rtt_ns, 9000000);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -507,6 +544,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(request_before_the_answer_is_preferred, setup, teardown),
 		cmocka_unit_test_setup_teardown(time_exceeded_never_quotes_more_ttl_than_sent, setup, teardown),
 		cmocka_unit_test(corpus_quotes_of_higher_ttls_stay_unpaired),
+		cmocka_unit_test_setup_teardown(paris_answers_pair_by_the_quoted_checksum, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
