@@ -170,6 +170,8 @@ const char *match_method_name(enum match_method m)
 		return "echo-id-seq";
 	case MATCH_QUOTE_HEADER:
 		return "quote-ip-header";
+	case MATCH_QUOTE_REWRITTEN:
+		return "quote-rewritten";
 	case MATCH_NONE:
 		break;
 	}

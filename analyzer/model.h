@@ -105,6 +105,9 @@ enum match_method {
 	MATCH_TCP_ACK,       /* reversed tuple and ack == seq + 1 */
 	MATCH_ECHO_ID_SEQ,   /* echo reply with the request's id and sequence */
 	MATCH_QUOTE_HEADER,  /* the quote stops after the IP header: addresses, protocol, IP ID */
+	MATCH_QUOTE_REWRITTEN, /* the quoted echo id or source port names no probe (a NAT rewrote
+				  it): addresses, protocol, the other identifiers, and the IP ID or
+				  the transport checksum */
 };
 
 struct reply {

@@ -403,41 +403,54 @@ void pairing_match_late(const struct pairing_index *ix, struct case_model *cm, u
 	}
 }
 
-static bool header_only_quote(const struct reply *r, uint32_t capture)
+/* A router answers within a round trip, traceroute waits 5 s at most: a
+ * quote naming its probe by less than the identifiers is not believed later. */
+#define REWRITTEN_QUOTE_WINDOW_NS ((int64_t)10 * 1000 * 1000 * 1000)
+
+/*
+ * What the fallback below pairs: errors of the capture still unpaired whose
+ * quote names the addresses. Either the quote stops after the IPv4 header
+ * (RFC 792 asks for 8 more bytes; some routers send none), or its echo id or
+ * source port names no probe: a NAT translated the quote back wrongly, or
+ * not at all (FIELD-NOTES: "a NAT that rewrites the quoted echo id but not the
+ * checksum").
+ */
+static bool leftover_error(const struct reply *r, uint32_t capture)
 {
-	return r->capture == capture && r->request < 0 && r->quoted && reply_kind_is_error(r->kind) &&
-	       r->quoted_src.family == 4 && r->quoted_dst.family == 4 && !r->quoted_ports_known &&
-	       !r->quoted_echo_known;
+	if (r->capture != capture || r->request >= 0 || !r->quoted || !reply_kind_is_error(r->kind) ||
+	    !r->quoted_dst.family || r->quoted_src.family != r->quoted_dst.family)
+		return false;
+	if (r->quoted_ports_known || r->quoted_echo_known)
+		return true;
+	return r->quoted_src.family == 4; /* header only: the IPv4 ID is all there is */
 }
 
 /*
- * Requests ordered by (IP ID, destination, source, protocol number, time,
+ * Requests ordered by (family, destination, source, protocol number, time,
  * frame) for the binary searches below. The sort and the searches compare
  * through one function: a quote names the protocol by its number, so the
  * requests must be ordered by that number too.
  */
-static const struct request *by_id_requests;
+static const struct request *by_flow_requests;
 
 /* -1, 0, 1 as the request's key is below, equal to or above the given one (time aside). */
-static int compare_id_key(const struct request *q, uint32_t ip_id, const struct ip_addr *dst,
-			  const struct ip_addr *src, uint8_t proto)
+static int compare_flow_key(const struct request *q, const struct ip_addr *dst,
+			    const struct ip_addr *src, uint8_t proto)
 {
-	if (q->ip_id != ip_id)
-		return q->ip_id < ip_id ? -1 : 1;
-	int c = memcmp(q->dst.b, dst->b, 4);
+	int c = ip_addr_compare(&q->dst, dst);
 	if (!c)
-		c = memcmp(q->src.b, src->b, 4);
-	uint8_t own = proto_number(q->proto, 4);
+		c = ip_addr_compare(&q->src, src);
+	uint8_t own = proto_number(q->proto, q->src.family);
 	if (!c && own != proto)
 		c = own < proto ? -1 : 1;
 	return c;
 }
 
-static int compare_by_id(const void *a, const void *b)
+static int compare_by_flow(const void *a, const void *b)
 {
-	const struct request *x = &by_id_requests[*(const int32_t *)a];
-	const struct request *y = &by_id_requests[*(const int32_t *)b];
-	int c = compare_id_key(x, y->ip_id, &y->dst, &y->src, proto_number(y->proto, 4));
+	const struct request *x = &by_flow_requests[*(const int32_t *)a];
+	const struct request *y = &by_flow_requests[*(const int32_t *)b];
+	int c = compare_flow_key(x, &y->dst, &y->src, proto_number(y->proto, y->src.family));
 	if (!c && x->ts_ns != y->ts_ns)
 		c = x->ts_ns < y->ts_ns ? -1 : 1;
 	if (!c && x->frame != y->frame)
@@ -447,18 +460,72 @@ static int compare_by_id(const void *a, const void *b)
 
 static int compare_to_quote(const struct request *q, const struct reply *r)
 {
-	return compare_id_key(q, r->quoted_ip_id, &r->quoted_dst, &r->quoted_src, r->quoted_proto);
+	return compare_flow_key(q, &r->quoted_dst, &r->quoted_src, r->quoted_proto);
 }
 
-int pairing_match_header_quotes(struct case_model *cm, uint32_t capture)
+/*
+ * How strongly a leftover error names the request, or -1. A header-only quote
+ * has the IPv4 ID (whatever it is) as its one identifier. A quote with a
+ * rewritten echo id or source port must agree in every other identifier it
+ * holds (echo sequence; destination port and TCP sequence), come within
+ * REWRITTEN_QUOTE_WINDOW_NS, and hold something the sender chose for this
+ * packet: a nonzero IPv4 ID, or the very checksum the probe was sent with
+ * (computed over the identifier before the rewrite, which no other packet's
+ * is). An IP ID of 0 (Linux's DF probes) names none, a NAT that rewrote the
+ * echo id may have rewritten the IP ID too, a checksum updated for the
+ * rewrite names only the payload, which a traceroute sends alike in every
+ * probe (another tool's, or another guest's, to the same port), and some
+ * tools send one TCP sequence number in every probe.
+ */
+static int fit_leftover(const struct request *q, const struct reply *r, enum match_method *method,
+			enum anomaly *rewritten)
+{
+	if (!r->quoted_ports_known && !r->quoted_echo_known) {
+		if (q->ip_id != r->quoted_ip_id)
+			return -1;
+		*method = MATCH_QUOTE_HEADER;
+		return 1;
+	}
+	if (r->ts_ns - q->ts_ns > REWRITTEN_QUOTE_WINDOW_NS)
+		return -1;
+	uint16_t sent, quoted;
+	int strength = 0;
+	if (r->quoted_echo_known) {
+		if (q->proto != PROTO_ICMP || q->echo_seq != r->quoted_echo_seq)
+			return -1;
+		sent = q->echo_id;
+		quoted = r->quoted_echo_id;
+		*rewritten = ANOMALY_QUOTE_ECHO_ID_REWRITTEN;
+	} else {
+		if (q->proto == PROTO_ICMP || q->dport != r->quoted_dport)
+			return -1;
+		if (q->proto == PROTO_TCP && r->quoted_seq_known && q->seq != r->quoted_seq)
+			return -1;
+		sent = q->sport;
+		quoted = r->quoted_sport;
+		*rewritten = ANOMALY_QUOTE_SOURCE_PORT_REWRITTEN;
+	}
+	if (sent == quoted)
+		return -1; /* not rewritten: the lookup by identifiers turned it down */
+	if (q->src.family == 4 && q->ip_id != 0 && q->ip_id == r->quoted_ip_id)
+		strength += 2;
+	if (quoted_checksum_agrees(q, r))
+		strength += 2;
+	if (strength == 0)
+		return -1;
+	*method = MATCH_QUOTE_REWRITTEN;
+	return strength;
+}
+
+int pairing_match_leftover_errors(struct case_model *cm, uint32_t capture)
 {
 	size_t pending = 0, n = 0;
 	for (size_t i = 0; i < cm->replies.len; i++)
-		pending += header_only_quote(&cm->replies.items[i], capture);
+		pending += leftover_error(&cm->replies.items[i], capture);
 	if (pending == 0)
 		return 0;
 	for (size_t i = 0; i < cm->requests.len; i++)
-		n += cm->requests.items[i].capture == capture && cm->requests.items[i].src.family == 4;
+		n += cm->requests.items[i].capture == capture;
 	if (n == 0)
 		return 0;
 	int32_t *order = malloc(n * sizeof *order);
@@ -466,14 +533,14 @@ int pairing_match_header_quotes(struct case_model *cm, uint32_t capture)
 		return -1;
 	size_t k = 0;
 	for (size_t i = 0; i < cm->requests.len; i++)
-		if (cm->requests.items[i].capture == capture && cm->requests.items[i].src.family == 4)
+		if (cm->requests.items[i].capture == capture)
 			order[k++] = (int32_t)i;
-	by_id_requests = cm->requests.items;
-	qsort(order, n, sizeof *order, compare_by_id);
+	by_flow_requests = cm->requests.items;
+	qsort(order, n, sizeof *order, compare_by_flow);
 
 	for (size_t i = 0; i < cm->replies.len; i++) {
 		struct reply *r = &cm->replies.items[i];
-		if (!header_only_quote(r, capture))
+		if (!leftover_error(r, capture))
 			continue;
 		/* The requests with the quote's key, up to the last one stamped in time for the reply. */
 		size_t lo = 0, hi = n;
@@ -495,18 +562,35 @@ int pairing_match_header_quotes(struct case_model *cm, uint32_t capture)
 		}
 		int32_t best = -1;
 		int best_score = -1;
+		enum match_method best_method = MATCH_NONE;
+		enum anomaly best_anomaly = ANOMALY_COUNT;
 		for (size_t p = end, seen = 0; p > lo && seen < MAX_CANDIDATES; p--, seen++) {
 			const struct request *q = &cm->requests.items[order[p - 1]];
 			if (quotes_more_ttl_than_sent(q, r))
 				continue;
-			int score = preference(q, r);
+			enum match_method method = MATCH_NONE;
+			enum anomaly rewritten = ANOMALY_COUNT;
+			int score = fit_leftover(q, r, &method, &rewritten);
+			if (score < 0)
+				continue;
+			score = score * 4 + preference(q, r);
 			if (score > best_score) {
 				best = order[p - 1];
 				best_score = score;
+				best_method = method;
+				best_anomaly = rewritten;
 			}
 		}
-		if (best >= 0)
-			link_pair(cm, &cm->requests.items[best], (int32_t)i, best, MATCH_QUOTE_HEADER);
+		if (best < 0)
+			continue;
+		if (best_method == MATCH_QUOTE_REWRITTEN) {
+			anomaly_add(&r->anomalies, best_anomaly);
+			struct capture *c = &cm->captures[capture];
+			if (r->anomalies == ((anomaly_set)1 << best_anomaly))
+				c->anomalous_packets++; /* the frame showed no other anomaly */
+			c->anomaly_counts[best_anomaly]++;
+		}
+		link_pair(cm, &cm->requests.items[best], (int32_t)i, best, best_method);
 	}
 	free(order);
 	return 0;

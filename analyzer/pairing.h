@@ -63,12 +63,20 @@ bool pairing_place_seen(const struct pairing_index *ix, const struct ip_addr *ad
 void pairing_match_late(const struct pairing_index *ix, struct case_model *cm, uint32_t capture);
 
 /*
- * After a capture is read: ICMP errors whose quote stops after the IPv4
- * header (RFC 792 asks for 8 more bytes; some routers send none) have no
- * ports to look up, so they are paired by addresses, protocol and IP ID with
- * the latest request of that capture sent before them (within the slack; one
- * not answered yet first). -1 when out of memory.
+ * After a capture is read: ICMP errors still unpaired that quote a probe's
+ * addresses, paired by what is left of the quote with the latest request of
+ * that capture sent before them (within the slack; one not answered yet
+ * first). A quote that stops after the IPv4 header (RFC 792 asks for 8 more
+ * bytes; some routers send none) is paired by addresses, protocol and IP ID
+ * (method quote-ip-header). A quote whose echo id or source port names no
+ * request, because a NAT rewrote it on the way back, is paired by addresses,
+ * protocol, the other identifiers it holds (echo sequence; destination port
+ * and TCP sequence) and a nonzero IPv4 ID or the probe's own transport
+ * checksum saying which probe it is, within 10 s (method
+ * quote-rewritten; the reply gets
+ * the anomaly quote.echo_id_rewritten or quote.source_port_rewritten, counted
+ * in its capture: evidence of a NAT). -1 when out of memory.
  */
-int pairing_match_header_quotes(struct case_model *cm, uint32_t capture);
+int pairing_match_leftover_errors(struct case_model *cm, uint32_t capture);
 
 #endif

@@ -462,7 +462,7 @@ int pipeline_read_capture_showing_progress(struct case_model *cm, const char *pa
 	}
 	if (rc == 0)
 		pairing_match_late(&ix, cm, index);
-	if (rc == 0 && pairing_match_header_quotes(cm, index) != 0)
+	if (rc == 0 && pairing_match_leftover_errors(cm, index) != 0)
 		rc = error_set(err, EXIT_INTERNAL, "%s: out of memory while pairing", path);
 	wait_for_hash_showing_progress(&progress, reader, c->packets);
 	progress_end(&progress);

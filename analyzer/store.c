@@ -177,7 +177,7 @@ static const char schema_sql[] =
 	"CREATE TABLE pairs ( -- which request each reply answers; unmatched replies have no row\n"
 	"	reply_id INTEGER PRIMARY KEY REFERENCES replies(id), -- the answer\n"
 	"	request_id INTEGER NOT NULL REFERENCES requests(id), -- what it answers\n"
-	"	method TEXT NOT NULL, -- how they were matched: quote-exact, quote-ports, quote-ip-id, tcp-ack, echo-id-seq, quote-ip-header\n"
+	"	method TEXT NOT NULL, -- how they were matched: quote-exact, quote-ports, quote-ip-id, tcp-ack, echo-id-seq, quote-ip-header, quote-rewritten (the quoted echo id or source port rewritten by a NAT)\n"
 	"	rtt_ns INTEGER NOT NULL -- reply time minus request time; 0 when the capture stamped the reply up to 1 ms before the request (merged or multi-queue captures; the two ts_ns show it)\n"
 	");\n"
 	"CREATE TABLE correlations ( -- the same request seen in the guest and in the host capture\n"

@@ -38,6 +38,8 @@
 	X(QUOTE_NESTED_ERROR, "quote.nested_icmp_error")                       \
 	X(QUOTE_FIELDS_BYTE_SWAPPED, "quote.fields_byte_swapped")              \
 	X(QUOTE_BAD_CHECKSUM, "quote.bad_checksum")                            \
+	X(QUOTE_ECHO_ID_REWRITTEN, "quote.echo_id_rewritten")                  \
+	X(QUOTE_SOURCE_PORT_REWRITTEN, "quote.source_port_rewritten")          \
 	X(ICMP_LENGTH_BEYOND_MESSAGE, "icmp.length_attribute_beyond_message")  \
 	X(ICMP_EXTENSION_MALFORMED, "icmp.extension_malformed")                \
 	X(MPLS_TRUNCATED, "mpls.truncated")                                    \

@@ -14,6 +14,7 @@
 
 #include "analyzer/pairing.h"
 #include "analyzer/pipeline.h"
+#include "analyzer/traces.h"
 #include "dissectors/dissect.h"
 #include "support.h"
 #include "support_packets.h"
@@ -300,7 +301,7 @@ static void quote_without_ports_leaves_them_unknown(void **state)
 	assert_int_equal(r->request, -1);
 
 	/* After the capture: paired by addresses, protocol and IP ID (0x42e5) alone. */
-	assert_int_equal(pairing_match_header_quotes(&f->cm, 0), 0);
+	assert_int_equal(pairing_match_leftover_errors(&f->cm, 0), 0);
 	r = &f->cm.replies.items[0];
 	assert_int_equal(r->request, 0);
 	assert_int_equal(r->method, MATCH_QUOTE_HEADER);
@@ -320,7 +321,7 @@ static void header_only_quote_needs_the_ip_id(void **state)
 	     "563a949adad392a470c2c7c5080045c0003820a800003f01d11ec6120102c000020a0b00f34300000000"
 	     "4500001442e60000010678c2c000020acb00710a8a55005012ef6591",
 	     10, 671000);
-	assert_int_equal(pairing_match_header_quotes(&f->cm, 0), 0);
+	assert_int_equal(pairing_match_leftover_errors(&f->cm, 0), 0);
 	assert_int_equal(f->cm.replies.items[0].request, -1);
 	assert_false(f->cm.requests.items[0].answered);
 }
@@ -342,7 +343,7 @@ static void header_only_quotes_tell_protocols_apart(void **state)
 	assert_int_equal(f->cm.replies.len, 2);
 	assert_false(f->cm.replies.items[0].quoted_echo_known);
 	assert_false(f->cm.replies.items[1].quoted_ports_known);
-	assert_int_equal(pairing_match_header_quotes(&f->cm, 0), 0);
+	assert_int_equal(pairing_match_leftover_errors(&f->cm, 0), 0);
 	assert_int_equal(f->cm.replies.items[0].request, 1);
 	assert_int_equal(f->cm.replies.items[0].method, MATCH_QUOTE_HEADER);
 	assert_int_equal(f->cm.replies.items[1].request, 0);
@@ -455,7 +456,7 @@ static void time_exceeded_never_quotes_more_ttl_than_sent(void **state)
 	/* A header-only quote of TTL 2 naming the TTL-1 probe's IP ID answers no probe. */
 	take_time_exceeded(f, &ttl1, 2, 20, 4, 4000000);
 	take_time_exceeded(f, &ttl1, 1, 20, 5, 5000000);
-	assert_int_equal(pairing_match_header_quotes(&f->cm, 0), 0);
+	assert_int_equal(pairing_match_leftover_errors(&f->cm, 0), 0);
 	assert_int_equal(f->cm.replies.items[1].request, -1);
 	assert_int_equal(f->cm.replies.items[2].request, 1);
 }
@@ -496,6 +497,151 @@ static void take_error_quoting(struct fixture *f, const uint8_t *probe, size_t n
 	assert_int_equal(take_bytes(f, b, len, frame, ts_ns), 1);
 }
 
+static void put16(uint8_t *b, uint16_t v)
+{
+	b[0] = (uint8_t)(v >> 8);
+	b[1] = (uint8_t)v;
+}
+
+/*
+ * /tmp/trial2-caps/quoted-echoid-icmp.pcap frames 7 and 8 (an ICMP traceroute
+ * behind a NAT that rewrites the quoted echo id, FIELD-NOTES): the probe has
+ * IP ID 0x089b, id 0x1234, seq 4, checksum 0x6042; the time exceeded quotes IP
+ * ID 0x089b, seq 4, checksum 0x6042, but id 0x4444. The probes before and after
+ * it (seq 3 and 5) are there too. No request has id 0x4444: paired after the
+ * capture by addresses, IP ID and sequence, with its own method and anomaly.
+ */
+static void quoted_echo_id_rewritten_pairs_by_ip_id(void **state)
+{
+	struct fixture *f = *state;
+	struct probe_spec before = { "192.168.122.15", "203.0.113.50", 2, 0x089a, 0x1234, 3, 0, 1 };
+	struct probe_spec after = { "192.168.122.15", "203.0.113.50", 2, 0x089c, 0x1234, 5, 0, 1 };
+	take_probe(f, &before, 6, 6000000);
+	assert_int_equal(take(f, LINKTYPE_ETHERNET,
+			      "02000000000152540012345608004500003c089b00000201393cc0a87a0fcb007132080060421234"
+			      "00045858585858585858585858585858585858585858585858585858585858585858",
+			      7, 7000000),
+			 1);
+	take_probe(f, &after, 9, 9000000);
+	assert_int_equal(take(f, LINKTYPE_ETHERNET,
+			      "52540012345602000000000108004500003800010000fd0158d7c6336401c0a87a0f0b0048750000"
+			      "00004500003c089b000001013a3cc0a87a0fcb0071320800604244440004",
+			      8, 7500000),
+			 1);
+	const struct reply *r = &f->cm.replies.items[0];
+	assert_int_equal(r->quoted_echo_id, 0x4444);
+	assert_int_equal(r->quoted_echo_seq, 4);
+	assert_true(r->quoted_checksum_known);
+	assert_int_equal(r->quoted_checksum, 0x6042);
+	assert_int_equal(f->cm.requests.items[1].checksum, 0x6042);
+	pairing_match_late(&f->ix, &f->cm, 0);
+	assert_int_equal(r->request, -1);
+
+	assert_int_equal(pairing_match_leftover_errors(&f->cm, 0), 0);
+	assert_int_equal(r->request, 1);
+	assert_int_equal(r->method, MATCH_QUOTE_REWRITTEN);
+	assert_int_equal(r->rtt_ns, 500000);
+	assert_true(anomaly_has(r->anomalies, ANOMALY_QUOTE_ECHO_ID_REWRITTEN));
+	assert_false(anomaly_has(r->anomalies, ANOMALY_QUOTE_SOURCE_PORT_REWRITTEN));
+	assert_int_equal(f->cm.captures[0].anomaly_counts[ANOMALY_QUOTE_ECHO_ID_REWRITTEN], 1);
+	assert_int_equal(f->cm.captures[0].anomalous_packets, 1);
+	assert_string_equal(match_method_name(r->method), "quote-rewritten");
+	assert_string_equal(anomaly_name(ANOMALY_QUOTE_ECHO_ID_REWRITTEN), "quote.echo_id_rewritten");
+	assert_true(f->cm.requests.items[1].answered);
+	assert_false(f->cm.requests.items[0].answered);
+	assert_false(f->cm.requests.items[2].answered);
+}
+
+/*
+ * The same NAT rewriting the quoted IP ID as well: the checksum it left is
+ * still the probe's own, computed over id 0x1234 (no other packet has it). A
+ * quote whose checksum was updated for the new id (and IP ID 0x9005) names
+ * nothing the probe chose: it stays unpaired.
+ */
+static void rewritten_echo_id_and_ip_id_pair_by_the_checksum_left(void **state)
+{
+	struct fixture *f = *state;
+	struct probe_spec p4 = { "192.168.122.15", "203.0.113.50", 2, 0x089b, 0x1234, 4, 0, 1 };
+	struct probe_spec p5 = { "192.168.122.15", "203.0.113.50", 2, 0x089c, 0x1234, 5, 0, 1 };
+	take_probe(f, &p4, 1, 1000000);
+	take_probe(f, &p5, 2, 2000000);
+	uint8_t q[128];
+	size_t n = build_probe(&p4, q, sizeof q);
+	put16(q + 4, 0x9004);  /* IP ID */
+	put16(q + 24, 0x4444); /* echo id; the checksum left */
+	take_error_quoting(f, q, n, 3, 3000000);
+	struct probe_spec rebuilt = p5;
+	rebuilt.ip_id = 0x9005;
+	rebuilt.sport = 0x4444;
+	n = build_probe(&rebuilt, q, sizeof q);
+	take_error_quoting(f, q, n, 4, 4000000);
+	assert_int_equal(pairing_match_leftover_errors(&f->cm, 0), 0);
+	assert_int_equal(f->cm.replies.items[0].request, 0);
+	assert_int_equal(f->cm.replies.items[0].method, MATCH_QUOTE_REWRITTEN);
+	assert_int_equal(f->cm.replies.items[1].request, -1);
+	assert_false(anomaly_has(f->cm.replies.items[1].anomalies, ANOMALY_QUOTE_ECHO_ID_REWRITTEN));
+	assert_int_equal(f->cm.captures[0].anomaly_counts[ANOMALY_QUOTE_ECHO_ID_REWRITTEN], 1);
+}
+
+/*
+ * A NAT that translates the quote's ports back wrongly: UDP probes from
+ * 33000 to 33435-33437, the answers quoting source port 61000 (the NAT's).
+ * Each pairs by addresses, destination port and IP ID. With IP ID 0 and the
+ * checksum updated for the port, nothing says which probe it was (another
+ * guest's, or another tool's, to the same port): unpaired. A TCP quote must
+ * also hold the probe's sequence number.
+ */
+static void quoted_source_port_rewritten_pairs_by_the_rest(void **state)
+{
+	struct fixture *f = *state;
+	for (uint16_t i = 0; i < 3; i++) {
+		struct probe_spec p = { "192.0.2.10", "203.0.113.5", 2, (uint16_t)(0x2000 + i), 33000,
+					(uint16_t)(33435 + i), 0, 17 };
+		take_probe(f, &p, i + 1u, (i + 1) * 1000000);
+	}
+	struct probe_spec seen = { "192.0.2.10", "203.0.113.5", 2, 0x2001, 61000, 33436, 0, 17 };
+	take_time_exceeded(f, &seen, 1, 28, 4, 5000000);
+
+	struct probe_spec id0 = { "192.0.2.10", "203.0.113.5", 3, 0, 33000, 33440, 0, 17 };
+	take_probe(f, &id0, 5, 6000000);
+	struct probe_spec id0_seen = id0;
+	id0_seen.sport = 61000;
+	take_time_exceeded(f, &id0_seen, 1, 28, 6, 7000000);
+
+	struct probe_spec syn = { "192.0.2.10", "203.0.113.5", 3, 0x3000, 40001, 80, 0x5eed, 6 };
+	take_probe(f, &syn, 7, 8000000);
+	struct probe_spec syn_seen = syn;
+	syn_seen.sport = 61001;
+	take_time_exceeded(f, &syn_seen, 1, 28, 8, 9000000);
+	syn_seen.seq++;
+	take_time_exceeded(f, &syn_seen, 1, 28, 9, 9500000);
+
+	assert_int_equal(pairing_match_leftover_errors(&f->cm, 0), 0);
+	const struct reply *r = &f->cm.replies.items[0];
+	assert_int_equal(r->request, 1);
+	assert_int_equal(r->method, MATCH_QUOTE_REWRITTEN);
+	assert_true(anomaly_has(r->anomalies, ANOMALY_QUOTE_SOURCE_PORT_REWRITTEN));
+	assert_int_equal(f->cm.replies.items[1].request, -1);
+	assert_int_equal(f->cm.replies.items[2].request, 4);
+	assert_int_equal(f->cm.replies.items[2].method, MATCH_QUOTE_REWRITTEN);
+	assert_int_equal(f->cm.replies.items[3].request, -1);
+	assert_int_equal(f->cm.captures[0].anomaly_counts[ANOMALY_QUOTE_SOURCE_PORT_REWRITTEN], 2);
+}
+
+/* Named by fewer identifiers than usual, an answer 11 s after its probe is not believed. */
+static void rewritten_quote_long_after_its_probe_stays_unpaired(void **state)
+{
+	struct fixture *f = *state;
+	struct probe_spec p = { "192.0.2.10", "203.0.113.5", 2, 0x2001, 33000, 33436, 0, 17 };
+	take_probe(f, &p, 1, 1000000);
+	struct probe_spec seen = p;
+	seen.sport = 61000;
+	take_time_exceeded(f, &seen, 1, 28, 2, 11001000000);
+	assert_int_equal(pairing_match_leftover_errors(&f->cm, 0), 0);
+	assert_int_equal(f->cm.replies.items[0].request, -1);
+	assert_int_equal(f->cm.captures[0].anomalous_packets, 0);
+}
+
 /*
  * Paris traceroute: three probes with one port pair and IP ID 0, apart only
  * by the payload and so the UDP checksum, sent before any answer, answered in
@@ -524,6 +670,71 @@ static void paris_answers_pair_by_the_quoted_checksum(void **state)
 	}
 }
 
+/*
+ * The tester's whole trace (quoted-echoid-icmp.pcap, rebuilt here): TTL 1-6,
+ * three echo probes each (id 0x1234, IP ID and sequence per probe); the
+ * gateway 192.168.122.1 quotes TTL 1 as sent, the routers at TTL 2-4 quote id
+ * 0x4444; the destination answers TTL 5 and 6. Was "192.168.122.1 * * *
+ * 203.0.113.50".
+ */
+static void nat_rewriting_quoted_echo_ids_keeps_the_hops(void **state)
+{
+	(void)state;
+	char *dir = make_temp_dir();
+	char path[512];
+	snprintf(path, sizeof path, "%s/quoted-echoid.pcap", dir);
+	static const char *const routers[] = { "192.168.122.1", "198.51.100.1", "198.51.100.2",
+					       "198.51.100.3" };
+	struct pcap_file pf;
+	pcap_file_open(&pf, path);
+	int64_t ts = 1000000000;
+	uint16_t n = 0;
+	for (uint8_t ttl = 1; ttl <= 6; ttl++) {
+		for (int q = 0; q < 3; q++, n++, ts += 3000000) {
+			struct probe_spec p = { "192.168.122.15", "203.0.113.50", ttl, (uint16_t)(0x0897 + n),
+						0x1234, n, 0, 1 };
+			uint8_t b[128], a[256];
+			size_t len = build_probe(&p, b, sizeof b);
+			pcap_file_add(&pf, ts, b, len);
+			size_t alen;
+			if (ttl <= 4) {
+				if (ttl > 1)
+					put16(b + 24, 0x4444);
+				alen = build_icmp_error_for(b, len, routers[ttl - 1], (uint8_t)(255 - ttl), 11,
+							    0, 1, len, a, sizeof a);
+			} else {
+				alen = build_answer(&p, 59, a, sizeof a);
+			}
+			pcap_file_add(&pf, ts + 500000, a, alen);
+		}
+	}
+	pcap_file_close(&pf);
+
+	struct case_model cm;
+	case_init(&cm);
+	struct error err = { 0 };
+	assert_int_equal(pipeline_read_capture(&cm, path, SIDE_GUEST, &err), 0);
+	assert_int_equal(traces_build(&cm, 0), 0);
+	assert_int_equal(cm.traces.len, 1);
+	const struct trace *t = &cm.traces.items[0];
+	char got[512] = "";
+	for (size_t i = 0; i < t->hops.len; i++) {
+		char a[64];
+		ip_addr_format(&t->hops.items[i].addr, a, sizeof a);
+		strcat(got, i ? "," : "");
+		strcat(got, a[0] ? a : "*");
+	}
+	assert_string_equal(got, "192.168.122.1,198.51.100.1,198.51.100.2,198.51.100.3,203.0.113.50");
+	assert_int_equal(t->answered, 18);
+	int rewritten = 0;
+	for (size_t i = 0; i < cm.replies.len; i++)
+		rewritten += cm.replies.items[i].method == MATCH_QUOTE_REWRITTEN;
+	assert_int_equal(rewritten, 9);
+	assert_int_equal(cm.captures[0].anomaly_counts[ANOMALY_QUOTE_ECHO_ID_REWRITTEN], 9);
+	case_free(&cm);
+	remove_temp_dir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -544,7 +755,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(request_before_the_answer_is_preferred, setup, teardown),
 		cmocka_unit_test_setup_teardown(time_exceeded_never_quotes_more_ttl_than_sent, setup, teardown),
 		cmocka_unit_test(corpus_quotes_of_higher_ttls_stay_unpaired),
+		cmocka_unit_test_setup_teardown(quoted_echo_id_rewritten_pairs_by_ip_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(rewritten_echo_id_and_ip_id_pair_by_the_checksum_left, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(quoted_source_port_rewritten_pairs_by_the_rest, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(rewritten_quote_long_after_its_probe_stays_unpaired, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(paris_answers_pair_by_the_quoted_checksum, setup, teardown),
+		cmocka_unit_test(nat_rewriting_quoted_echo_ids_keeps_the_hops),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
