@@ -58,22 +58,9 @@ static int compare_for_sort(const void *a, const void *b)
  * Arithmetic of the Internet checksum (RFC 1071), mod 0xffff so that its two
  * zeros (0x0000, 0xffff) are one value.
  */
-static uint32_t sum_add(uint32_t a, uint32_t b)
-{
-	return (a + b) % 0xffffu;
-}
-
 static uint32_t sum_sub(uint32_t a, uint32_t b)
 {
 	return (a % 0xffffu + 0xffffu - b % 0xffffu) % 0xffffu;
-}
-
-static uint32_t address_sum(const struct ip_addr *a)
-{
-	uint32_t sum = 0;
-	for (int i = 0; i < (a->family == 6 ? 16 : 4); i += 2)
-		sum = sum_add(sum, (uint32_t)(a->b[i] << 8 | a->b[i + 1]));
-	return sum;
 }
 
 /*
@@ -89,7 +76,7 @@ static uint32_t checksum_without_source(const struct request *q)
 	uint32_t covered = sum_sub(0xffffu, q->checksum); /* ~checksum */
 	bool pseudo_header = q->proto != PROTO_ICMP || q->src.family == 6;
 	if (pseudo_header)
-		covered = sum_sub(covered, address_sum(&q->src));
+		covered = sum_sub(covered, ip_addr_word_sum(&q->src));
 	return sum_sub(covered, q->proto == PROTO_ICMP ? q->echo_id : q->sport);
 }
 

@@ -37,15 +37,6 @@ static uint16_t intern_process(struct case_model *cm, const char *name)
 	return (uint16_t)cm->processes.len;
 }
 
-/* The 16-bit words of an address, added up (ones' complement, mod 0xffff). */
-static uint32_t address_sum(const struct ip_addr *a)
-{
-	uint32_t sum = 0;
-	for (int i = 0; i < (a->family == 6 ? 16 : 4); i += 2)
-		sum += (uint32_t)(a->b[i] << 8 | a->b[i + 1]);
-	return sum;
-}
-
 /*
  * Whether the transport checksum a request was captured with is the one it
  * went out with. A capture on the sending host sees TCP and UDP before a NIC
@@ -67,7 +58,8 @@ static bool checksum_known(const struct packet *p)
 	uint32_t length = p->ip.total_len > p->ip.header_len
 				  ? (uint32_t)(p->ip.total_len - p->ip.header_len)
 				  : 0;
-	uint32_t pseudo = address_sum(&p->ip.src) + address_sum(&p->ip.dst) + p->ip.proto + length;
+	uint32_t pseudo =
+		ip_addr_word_sum(&p->ip.src) + ip_addr_word_sum(&p->ip.dst) + p->ip.proto + length;
 	return l4->checksum % 0xffffu != pseudo % 0xffffu;
 }
 

@@ -17,6 +17,14 @@ int ip_addr_compare(const struct ip_addr *a, const struct ip_addr *b)
 	return memcmp(a->b, b->b, a->family == 4 ? 4 : 16);
 }
 
+uint32_t ip_addr_word_sum(const struct ip_addr *a)
+{
+	uint32_t sum = 0;
+	for (int i = 0; i < (a->family == 6 ? 16 : a->family == 4 ? 4 : 0); i += 2)
+		sum += (uint32_t)(a->b[i] << 8 | a->b[i + 1]);
+	return sum;
+}
+
 void ip_addr_format(const struct ip_addr *a, char *out, unsigned long out_size)
 {
 	if (out_size == 0)

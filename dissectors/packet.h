@@ -131,6 +131,8 @@ struct packet {
 bool ip_addr_equal(const struct ip_addr *a, const struct ip_addr *b);
 /* A total order (family, then bytes) for sorting; 0 exactly when ip_addr_equal. */
 int ip_addr_compare(const struct ip_addr *a, const struct ip_addr *b);
+/* Its 16-bit words added up, as the Internet checksum's pseudo header adds them (not folded). */
+uint32_t ip_addr_word_sum(const struct ip_addr *a);
 /* Writes the usual text form into out (at least 46 bytes); "" for no address. */
 void ip_addr_format(const struct ip_addr *a, char *out, unsigned long out_size);
 bool ip_addr_parse(const char *text, struct ip_addr *out);
