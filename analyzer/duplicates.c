@@ -108,7 +108,10 @@ static bool same_packet(const struct request *a, const struct request *b)
 	/* Two interfaces with two clocks may stamp the copy before the original. */
 	bool forwarded = ttl_forwarded(a->ttl, b->ttl) ||
 			 (other_interface && ttl_forwarded(b->ttl, a->ttl));
-	bool checksums = a->checksum_known && b->checksum_known;
+	/* TCP's sequence number (in the key) is the sender's random choice per
+	 * connection, and a host may rewrite a SYN's options on the way out (MSS
+	 * clamping, checksum updated): for TCP the checksum decides nothing. */
+	bool checksums = a->checksum_known && b->checksum_known && a->proto != PROTO_TCP;
 	if (ip_addr_equal(&a->src, &b->src)) {
 		uint16_t as = a->proto == PROTO_ICMP ? a->echo_id : a->sport;
 		uint16_t bs = b->proto == PROTO_ICMP ? b->echo_id : b->sport;

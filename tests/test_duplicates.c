@@ -245,6 +245,40 @@ static void nat_copies_pair_with_their_own_probe(void **state)
 	}
 }
 
+/* RFC 1624: the checksum at b[at] updated for the 16-bit word at b[word] becoming v. */
+static void rewrite_word(uint8_t *b, size_t word, size_t at, uint16_t v)
+{
+	uint32_t old = (uint32_t)(b[word] << 8 | b[word + 1]);
+	uint32_t sum = (uint32_t)(~(b[at] << 8 | b[at + 1]) & 0xffff) + (~old & 0xffff) + v;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	b[word] = (uint8_t)(v >> 8);
+	b[word + 1] = (uint8_t)v;
+	b[at] = (uint8_t)(~sum >> 8);
+	b[at + 1] = (uint8_t)~sum;
+}
+
+/*
+ * A host that NATs a SYN and also rewrites its header on the way out (MSS
+ * clamping; here the window, the checksum updated for it): the checksum no
+ * longer matches the NAT's rewriting alone, but the TCP sequence number and
+ * the IP ID say it is the same SYN.
+ */
+static void nat_copy_of_a_rewritten_syn_is_the_same_packet(void **state)
+{
+	struct scenario *s = *state;
+	struct probe_spec in = { "10.0.2.15", "203.0.113.10", 2, 0x65e2, 58681, 80, 1271171163, 6 };
+	struct probe_spec out = { "198.18.1.1", "203.0.113.10", 64, 0x65e2, 58681, 80, 1271171163, 6 };
+	uint8_t b[128];
+	probe(s, &in, NULL, 0, 1000 * MS);
+	size_t n = build_probe(&out, b, sizeof b);
+	rewrite_word(b, 20 + 14, 20 + 16, 1400);
+	sight(s, b, n, 0, 1000 * MS + MS / 10);
+	assert_int_equal(duplicates_mark(&s->cm, 0, true), 0);
+	assert_int_equal(s->cm.captures[0].seen_twice, 1);
+	assert_int_equal(s->cm.requests.items[0].same_as, 1);
+}
+
 /*
  * Not copies: one host sending a datagram from two of its addresses (SSDP
  * does; the TTL is the same, so nothing forwarded it), and two guests behind
@@ -283,6 +317,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(offloaded_checksum_on_one_interface_is_the_same_packet, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(nat_copies_pair_with_their_own_probe, setup, teardown),
+		cmocka_unit_test_setup_teardown(nat_copy_of_a_rewritten_syn_is_the_same_packet, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(other_sources_without_a_nat_between_stay_apart, setup,
 						teardown),
 	};
