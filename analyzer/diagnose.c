@@ -56,6 +56,18 @@ static void add_evidence(struct finding *f, uint32_t capture, uint64_t frame, co
 	}
 }
 
+static void append(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void append(char *buf, size_t size, const char *fmt, ...)
+{
+	size_t used = strlen(buf);
+	if (used + 1 >= size)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf + used, size - used, fmt, ap);
+	va_end(ap);
+}
+
 static void format_addr(const struct ip_addr *a, char out[64])
 {
 	ip_addr_format(a, out, 64);
@@ -345,33 +357,44 @@ static void check_odd_answers(struct case_model *cm, int32_t ti)
 			break;
 		}
 	}
-	int rebuilt = 0, swapped = 0, bad_checksum = 0;
-	struct finding *f = NULL;
+	/* What a NAT changed in the quotes it relayed or rebuilt; each a named anomaly. */
+	static const struct {
+		enum anomaly anomaly;
+		const char *words;
+	} rewrites[] = {
+		{ ANOMALY_QUOTE_FIELDS_BYTE_SWAPPED, "IP ID and length byte-swapped" },
+		{ ANOMALY_QUOTE_BAD_CHECKSUM, "wrong header checksum" },
+		{ ANOMALY_QUOTE_ECHO_ID_REWRITTEN, "echo identifier rewritten" },
+		{ ANOMALY_QUOTE_SOURCE_PORT_REWRITTEN, "source port rewritten" },
+	};
+	enum { N_REWRITES = sizeof rewrites / sizeof rewrites[0] };
+	anomaly_set rewritten = 0;
+	for (size_t k = 0; k < N_REWRITES; k++)
+		anomaly_add(&rewritten, rewrites[k].anomaly);
+	int rebuilt = 0;
+	anomaly_set seen = 0;
 	for (size_t i = 0; i < t->hops.len; i++) {
 		const struct hop *h = &t->hops.items[i];
-		if (h->reply < 0)
-			continue;
-		anomaly_set a = cm->replies.items[h->reply].anomalies;
-		bool is_swapped = anomaly_has(a, ANOMALY_QUOTE_FIELDS_BYTE_SWAPPED);
-		bool is_bad = anomaly_has(a, ANOMALY_QUOTE_BAD_CHECKSUM);
-		if (!is_swapped && !is_bad)
+		if (h->reply < 0 || !(cm->replies.items[h->reply].anomalies & rewritten))
 			continue;
 		rebuilt++;
-		swapped += is_swapped;
-		bad_checksum += is_bad;
+		seen |= cm->replies.items[h->reply].anomalies & rewritten;
 	}
 	if (rebuilt) {
-		f = add_finding(
+		char what[160] = "";
+		for (size_t k = 0; k < N_REWRITES; k++)
+			if (anomaly_has(seen, rewrites[k].anomaly))
+				append(what, sizeof what, "%s%s", what[0] ? ", " : "", rewrites[k].words);
+		struct finding *f = add_finding(
 			cm, FINDING_QUOTE_REBUILT_BY_NAT, ti,
-			"%d of the answers quote%s a rebuilt copy of the probe (%s%s%s): a NAT in the path re-creates the ICMP errors; the VirtualBox NAT has been seen doing exactly this.",
-			rebuilt, rebuilt == 1 ? "s" : "", swapped ? "IP ID and length byte-swapped" : "",
-			swapped && bad_checksum ? ", " : "", bad_checksum ? "wrong header checksum" : "");
+			"The answers at %d hop%s quote a rebuilt copy of the probe (%s): a NAT in the path re-creates the ICMP errors%s.",
+			rebuilt, rebuilt == 1 ? "" : "s", what,
+			anomaly_has(seen, ANOMALY_QUOTE_FIELDS_BYTE_SWAPPED)
+				? "; the VirtualBox NAT has been seen doing exactly this"
+				: "");
 		for (size_t i = 0; i < t->hops.len && f && f->evidence.len < 4; i++) {
 			const struct hop *h = &t->hops.items[i];
-			if (h->reply >= 0 && (anomaly_has(cm->replies.items[h->reply].anomalies,
-							  ANOMALY_QUOTE_FIELDS_BYTE_SWAPPED) ||
-					      anomaly_has(cm->replies.items[h->reply].anomalies,
-							  ANOMALY_QUOTE_BAD_CHECKSUM)))
+			if (h->reply >= 0 && (cm->replies.items[h->reply].anomalies & rewritten))
 				add_evidence(f, t->capture, h->reply_frame, "rebuilt quote");
 		}
 	}
@@ -386,7 +409,7 @@ static void check_odd_answers(struct case_model *cm, int32_t ti)
 		else if (d)
 			snprintf(placed, sizeof placed,
 				 " The destination's answers do not tell which TTL reached it: it is drawn right after the last router.");
-		f = add_finding(
+		struct finding *f = add_finding(
 			cm, FINDING_REBUILT_FROM_REPLIES, ti,
 			"The capture holds %u answer%s to %s but none of the probes (it started late, was filtered, or was taken where only answers pass): the trace was rebuilt from what the errors quote, %s.%s",
 			t->answered, t->answered == 1 ? "" : "s", dst,
@@ -709,18 +732,6 @@ static void decide(struct trace *t, const struct signals *s)
 	else
 		snprintf(t->reason, sizeof t->reason,
 			 "The answers neither show routers in order nor a reset; add a host-side capture or a trace with another protocol.");
-}
-
-static void append(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void append(char *buf, size_t size, const char *fmt, ...)
-{
-	size_t used = strlen(buf);
-	if (used + 1 >= size)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf + used, size - used, fmt, ap);
-	va_end(ap);
 }
 
 /* "tcp and icmp" from a set of protocols. */

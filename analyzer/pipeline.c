@@ -218,6 +218,12 @@ static bool wanted_request(const struct interest *interest, const struct packet 
 	       bsearch(&key, interest->targets, interest->n_targets, sizeof key, compare_target_void);
 }
 
+int pipeline_finish_capture(struct case_model *cm, uint32_t capture, const struct pairing_index *ix)
+{
+	pairing_match_late(ix, cm, capture);
+	return pairing_match_leftover_errors(cm, capture);
+}
+
 int pipeline_take_packet(struct case_model *cm, uint32_t capture, const struct packet *p,
 			 struct pairing_index *ix)
 {
@@ -452,9 +458,7 @@ int pipeline_read_capture_showing_progress(struct case_model *cm, const char *pa
 		}
 		c->interesting += (uint64_t)kept;
 	}
-	if (rc == 0)
-		pairing_match_late(&ix, cm, index);
-	if (rc == 0 && pairing_match_leftover_errors(cm, index) != 0)
+	if (rc == 0 && pipeline_finish_capture(cm, index, &ix) != 0)
 		rc = error_set(err, EXIT_INTERNAL, "%s: out of memory while pairing", path);
 	wait_for_hash_showing_progress(&progress, reader, c->packets);
 	progress_end(&progress);

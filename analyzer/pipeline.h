@@ -43,6 +43,13 @@ struct interest {
 int pipeline_take_packet_of_interest(struct case_model *cm, uint32_t capture, const struct packet *p,
 				     struct pairing_index *ix, const struct interest *interest);
 
+/*
+ * After the last packet: the answers that came before their probes, and the
+ * errors whose quotes pair only by what a NAT left of them. 0, or -1 when out
+ * of memory.
+ */
+int pipeline_finish_capture(struct case_model *cm, uint32_t capture, const struct pairing_index *ix);
+
 /* pipeline_take_packet_of_interest keeping everything. */
 int pipeline_take_packet(struct case_model *cm, uint32_t capture, const struct packet *p,
 			 struct pairing_index *ix);

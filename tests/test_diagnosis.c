@@ -148,6 +148,7 @@ static void destination_answers(struct scenario *s, const struct probe_spec *p, 
 
 static void diagnose(struct scenario *s)
 {
+	assert_int_equal(pipeline_finish_capture(&s->cm, 0, &s->ix[0]), 0);
 	assert_int_equal(traces_build(&s->cm, 0), 0);
 	assert_int_equal(traces_rebuild_from_replies(&s->cm, 0), 0);
 	assert_int_equal(diagnose_case(&s->cm, 0, -1), 0);
@@ -157,6 +158,8 @@ static void diagnose(struct scenario *s)
 static void diagnose_with_host(struct scenario *s)
 {
 	s->cm.n_captures = 2;
+	assert_int_equal(pipeline_finish_capture(&s->cm, 0, &s->ix[0]), 0);
+	assert_int_equal(pipeline_finish_capture(&s->cm, 1, &s->ix[1]), 0);
 	assert_int_equal(traces_build(&s->cm, 0), 0);
 	assert_int_equal(traces_rebuild_from_replies(&s->cm, 0), 0);
 	assert_int_equal(duplicates_mark(&s->cm, 1, true), 0);
@@ -654,6 +657,39 @@ static void byte_swapped_quote_still_pairs(void **state)
 	assert_true(has_finding(&s->cm, FINDING_QUOTE_REBUILT_BY_NAT));
 }
 
+/* A NAT that rewrites the quoted echo identifier: still paired, and named as a rebuilt quote. */
+static void rewritten_echo_id_is_named(void **state)
+{
+	struct scenario *s = *state;
+	uint8_t b[128];
+	for (uint8_t ttl = 1; ttl <= 3; ttl++) {
+		struct probe_spec p = tcp_probe(ttl);
+		p.proto = 1;
+		p.sport = 0x1234; /* echo identifier */
+		p.dport = ttl;    /* echo sequence */
+		probe(s, &p);
+		if (ttl < 3) {
+			struct probe_spec as_quoted = p;
+			as_quoted.sport = 0x4444;
+			feed(s, b, build_icmp_error(&as_quoted, ttl == 1 ? "192.0.2.1" : "198.51.100.1",
+						    (uint8_t)(65 - ttl), 11, 0, 1, b, sizeof b));
+		} else {
+			destination_answers(s, &p, 62);
+		}
+	}
+	diagnose(s);
+	const struct trace *t = &s->cm.traces.items[0];
+	assert_hops(t, "192.0.2.1,198.51.100.1,203.0.113.10");
+	const struct finding *f = NULL;
+	for (size_t i = 0; i < s->cm.findings.len; i++)
+		if (s->cm.findings.items[i].kind == FINDING_QUOTE_REBUILT_BY_NAT)
+			f = &s->cm.findings.items[i];
+	if (!f)
+		fail();
+	assert_non_null(strstr(f->text, "The answers at 2 hops quote a rebuilt copy of the probe (echo identifier rewritten)"));
+	assert_null(strstr(f->text, "VirtualBox"));
+}
+
 /* A VirtualBox NAT guest: its NIC prefix, the NAT gateway's fixed MAC, the default addresses. */
 static void virtualbox_nat_is_named(void **state)
 {
@@ -821,7 +857,7 @@ static void rebuilt_routers_without_credible_distance_in_arrival_order(void **st
 	assert_non_null(strstr(f->text, "holds 1 answer to 8.8.8.8"));
 	f = finding_of(&cm, FINDING_QUOTE_REBUILT_BY_NAT, 1);
 	assert_non_null(f);
-	assert_non_null(strstr(f->text, "1 of the answers quotes a rebuilt copy"));
+	assert_non_null(strstr(f->text, "The answers at 1 hop quote a rebuilt copy"));
 	case_free(&cm);
 	free(path);
 }
@@ -959,6 +995,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(time_exceeded_from_the_destination, setup, teardown),
 		cmocka_unit_test_setup_teardown(byte_swapped_quote_still_pairs, setup, teardown),
 		cmocka_unit_test_setup_teardown(virtualbox_nat_is_named, setup, teardown),
+		cmocka_unit_test_setup_teardown(rewritten_echo_id_is_named, setup, teardown),
 		cmocka_unit_test(answers_without_probes),
 		cmocka_unit_test_setup_teardown(many_answers_rebuild_one_hop, setup, teardown),
 		cmocka_unit_test_setup_teardown(rebuilt_hop_shows_its_most_frequent_responder, setup, teardown),
