@@ -21,6 +21,7 @@
 #include "analyzer/traces.h"
 #include "dissectors/dissect.h"
 #include "support.h"
+#include "support_model.h"
 #include "support_packets.h"
 
 /* Capture 0 is the guest's; capture 1, the host's, is used by the two-sided scenarios. */
@@ -176,14 +177,8 @@ static struct probe_spec tcp_probe(uint8_t ttl)
 
 static void assert_hops(const struct trace *t, const char *want)
 {
-	char got[512] = "";
-	for (size_t i = 0; i < t->hops.len; i++) {
-		char a[64];
-		ip_addr_format(&t->hops.items[i].addr, a, sizeof a);
-		strcat(got, i ? "," : "");
-		strcat(got, a[0] ? a : "*");
-	}
-	assert_string_equal(got, want);
+	char got[512];
+	assert_string_equal(hops_text(t, got, sizeof got), want);
 }
 
 static bool has_finding(const struct case_model *cm, enum finding_kind kind)

@@ -23,6 +23,7 @@
 #include "analyzer/traces.h"
 #include "dissectors/dissect.h"
 #include "support.h"
+#include "support_model.h"
 #include "support_packets.h"
 
 #define MS ((int64_t)1000 * 1000)
@@ -91,14 +92,8 @@ static const struct trace *one_trace(struct scenario *s)
 
 static void assert_hops(const struct trace *t, const char *want)
 {
-	char got[512] = "";
-	for (size_t i = 0; i < t->hops.len; i++) {
-		char a[64];
-		ip_addr_format(&t->hops.items[i].addr, a, sizeof a);
-		strcat(got, i ? "," : "");
-		strcat(got, a[0] ? a : "*");
-	}
-	assert_string_equal(got, want);
+	char got[512];
+	assert_string_equal(hops_text(t, got, sizeof got), want);
 }
 
 static const char *const routers4[] = { "10.0.0.1", "198.51.100.1", "198.51.100.2", "198.51.100.3" };
