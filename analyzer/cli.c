@@ -37,7 +37,9 @@ static const char help_text[] =
 	"  4  the output directory or a file in it could not be written\n"
 	"  5  out of memory, or a capture exceeds a limit of the tool\n"
 	"\n"
-	"Warnings (a capture cut off mid-record: analysed up to the cut) go to stderr.\n"
+	"Warnings about the captures go to stderr: one cut off mid-record (analysed up\n"
+	"to the cut), answers cut by the snap length, a host capture with no copy of the\n"
+	"probes, taken on the VM's side of the host, or given the wrong way round.\n"
 	"When stderr is a terminal, a line there shows how far reading a capture has got.\n";
 
 static void print_help(void)
