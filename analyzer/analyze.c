@@ -1,4 +1,6 @@
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +123,24 @@ static int write_report(const struct case_model *cm, const char *path,
 	return 0;
 }
 
+/* The store, written on its own thread while this one writes the reports. */
+struct store_job {
+	const struct case_model *cm;
+	const char *path;
+	int rc;
+	double seconds;
+	char err[512];
+};
+
+static void *write_store(void *arg)
+{
+	struct store_job *job = arg;
+	double t0 = monotonic_seconds();
+	job->rc = store_write_case(job->cm, job->path, job->err, sizeof job->err);
+	job->seconds = monotonic_seconds() - t0;
+	return NULL;
+}
+
 int analyze_write_outputs(const struct case_model *cm, const char *out_dir,
 			  struct stage_times *times, struct error *err)
 {
@@ -133,18 +153,31 @@ int analyze_write_outputs(const struct case_model *cm, const char *out_dir,
 	if (rc)
 		return rc;
 
-	/* Everything goes to temporary names first; only a complete set replaces the old case. */
-	char store_err[512];
+	/*
+	 * Everything goes to temporary names first; only a complete set replaces the old case.
+	 * The three writers only read the model, so the store (the slowest: 0.5 s of a dense
+	 * 200 MB capture) goes to a second core while this one writes the two reports.
+	 */
+	struct store_job job = { .cm = cm, .path = output_set_temp(&set, 0) };
+	pthread_t thread;
+	bool threaded = pthread_create(&thread, NULL, write_store, &job) == 0;
+	if (!threaded)
+		write_store(&job);
 	double t0 = monotonic_seconds();
-	if (store_write_case(cm, output_set_temp(&set, 0), store_err, sizeof store_err) != 0)
-		rc = error_set(err, EXIT_OUTPUT_FAILED, "%s", store_err);
-	double t1 = monotonic_seconds();
-	if (!rc)
-		rc = write_report(cm, output_set_temp(&set, 1), report_write_xml, err);
-	if (!rc)
-		rc = write_report(cm, output_set_temp(&set, 2), report_write_html, err);
-	times->store += t1 - t0;
-	times->reports += monotonic_seconds() - t1;
+	struct error report_err = { 0 };
+	int report_rc = write_report(cm, output_set_temp(&set, 1), report_write_xml, &report_err);
+	if (!report_rc)
+		report_rc = write_report(cm, output_set_temp(&set, 2), report_write_html, &report_err);
+	times->reports += monotonic_seconds() - t0;
+	if (threaded)
+		pthread_join(thread, NULL);
+	times->store += job.seconds;
+
+	/* The store's failure is told first, as when the writers ran one after the other. */
+	if (job.rc != 0)
+		rc = error_set(err, EXIT_OUTPUT_FAILED, "%s", job.err);
+	else if (report_rc)
+		rc = error_set(err, report_err.code, "%s", report_err.message);
 	if (!rc)
 		rc = output_set_commit(&set, err);
 	output_set_end(&set);

@@ -576,6 +576,55 @@ static void failed_rename_keeps_the_earlier_case(void **state)
 	remove_temp_dir(r.dir);
 }
 
+/*
+ * The store is written on its own thread while the reports are written: when
+ * only the store fails, its error is the one told, the reports written
+ * meanwhile are thrown away, and the earlier case stays whole.
+ */
+static void failed_store_keeps_the_earlier_case_and_no_report(void **state)
+{
+	(void)state;
+	struct run r;
+	run_analyze(&r, "samples/routed/guest.pcap", NULL);
+	assert_int_equal(r.rc, 0);
+	static const char *const names[] = { "case.sqlite", "report.xml", "report.html" };
+	char *before[3];
+	size_t before_len[3];
+	char path[700];
+	for (int i = 0; i < 3; i++) {
+		snprintf(path, sizeof path, "%s/%s", r.out, names[i]);
+		before[i] = slurp_file(path, &before_len[i]);
+		assert_non_null(before[i]);
+	}
+	/* A directory where the store's temporary goes: only the store cannot be written. */
+	char blocker[700];
+	snprintf(blocker, sizeof blocker, "%s/.case.sqlite.tmp", r.out);
+	assert_int_equal(mkdir(blocker, 0755), 0);
+
+	char *g = source_path("samples/slirp/guest.pcap");
+	char args[1400];
+	snprintf(args, sizeof args, "analyze '%s' -o '%s' -q", g, r.out);
+	assert_int_equal(run_ttlsleuth(args, NULL, r.stderr_path), 4);
+	free(g);
+	char *err = slurp_file(r.stderr_path, NULL);
+	assert_non_null(strstr(err, ".case.sqlite.tmp: already exists"));
+	assert_null(strstr(err, "report"));
+	free(err);
+	for (int i = 0; i < 3; i++) {
+		snprintf(path, sizeof path, "%s/%s", r.out, names[i]);
+		size_t len;
+		char *after = slurp_file(path, &len);
+		assert_non_null(after);
+		assert_int_equal(len, before_len[i]);
+		assert_memory_equal(after, before[i], len);
+		free(after);
+		free(before[i]);
+	}
+	assert_int_equal(count_entries(r.out), 4); /* the three and the blocker: no report temporary */
+	assert_int_equal(rmdir(blocker), 0);
+	remove_temp_dir(r.dir);
+}
+
 /* Bytes below space or DEL: what must never reach a terminal raw (README: names are escaped). */
 static bool has_control_bytes(const char *s)
 {
@@ -1056,6 +1105,7 @@ int main(void)
 		cmocka_unit_test(capture_cut_mid_record),
 		cmocka_unit_test(reset_without_any_answer_is_worded_so),
 		cmocka_unit_test(unwritable_output),
+		cmocka_unit_test(failed_store_keeps_the_earlier_case_and_no_report),
 		cmocka_unit_test(failed_rename_keeps_the_earlier_case),
 		cmocka_unit_test(usage_errors),
 		cmocka_unit_test(pcapng_refused_only_when_no_packet_is_readable),
