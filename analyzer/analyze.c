@@ -216,9 +216,11 @@ void analyze_print_stats(const struct case_model *cm, const struct stage_times *
 			 double total_s, FILE *out)
 {
 	uint64_t packets = 0, bytes = 0, pairs = 0, correlations = 0, hops = 0, evidence = 0;
+	double sha256_wait = 0;
 	for (uint32_t i = 0; i < cm->n_captures; i++) {
 		packets += cm->captures[i].packets;
 		bytes += cm->captures[i].file_bytes;
+		sha256_wait += cm->captures[i].sha256_wait_s;
 	}
 	for (size_t i = 0; i < cm->replies.len; i++)
 		pairs += cm->replies.items[i].request >= 0;
@@ -235,7 +237,8 @@ void analyze_print_stats(const struct case_model *cm, const struct stage_times *
 		const char *key;
 		double value;
 	} seconds[] = {
-		{ "read_dissect_s", times->read_dissect }, { "traces_s", times->traces },
+		{ "read_dissect_s", times->read_dissect }, { "sha256_wait_s", sha256_wait },
+		{ "traces_s", times->traces },
 		{ "correlate_s", times->correlate },       { "diagnose_s", times->diagnose },
 		{ "store_s", times->store },               { "reports_s", times->reports },
 		{ "total_s", total_s },

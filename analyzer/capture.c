@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "analyzer/capture.h"
 #include "analyzer/pcapng.h"
@@ -224,7 +225,11 @@ void capture_close(struct capture_reader *r)
 	if (r->pcap)
 		pcap_close(r->pcap);
 	pcapng_close(r->ng);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	source_close(r->src, r->info->sha256_hex);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	r->info->sha256_wait_s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	free(r);
 }
 

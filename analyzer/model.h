@@ -26,6 +26,7 @@ struct capture {
 	char *name; /* the file's base name, for reports */
 	enum capture_side side;
 	char sha256_hex[65];
+	double sha256_wait_s; /* after the last packet, the wait for the digest to finish (--stats) */
 	uint64_t file_bytes;
 	const char *format; /* "pcap" or "pcapng" */
 	int linktype;       /* LINKTYPE_ value (pcapng: of the first interface) */
