@@ -435,14 +435,20 @@ static void check_path(struct case_model *cm, int32_t ti, int32_t other, int hos
 		s->true_distance = cm->traces.items[other].reached_ttl;
 	/* A host capture on the VM's side of the host sees the answers as the guest gets
 	 * them, after whatever the NAT did to them: it tells nothing of the distance. */
-	if (s->true_distance < 0 && host >= 0 && !s->host_saw_arrivals_only && dest &&
-	    dest->reply >= 0) {
+	if (host >= 0 && !s->host_saw_arrivals_only && dest && dest->reply >= 0) {
 		const struct reply *gr = &cm->replies.items[dest->reply];
 		if (gr->counterpart >= 0) {
 			/* The host sees the real answer: its hops back, plus the guest's
-			 * gateway and the destination itself, make the TTL needed. */
+			 * gateway and the destination itself, make the TTL needed. The other
+			 * trace may be cut short by the same NAT (the gateway, then the
+			 * destination at TTL 2, in every protocol): a reset only ever
+			 * shortens a trace, so the farther of the two is the distance. */
 			int h_ttl = cm->replies.items[gr->counterpart].ttl;
-			s->true_distance = initial_ttl_guess(h_ttl) - h_ttl + 2;
+			int by_host = initial_ttl_guess(h_ttl) - h_ttl + 2;
+			if (by_host > s->true_distance) {
+				s->true_distance = by_host;
+				other = -1;
+			}
 		}
 	}
 

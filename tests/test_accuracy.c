@@ -322,11 +322,96 @@ static void nat_family_in_the_lab(void **state)
 	}
 }
 
+/*
+ * The classic pcap files one after the other, as one capture (one file
+ * header: they share magic, link type and snap length): what a person gets
+ * who runs several path traces while one tcpdump records.
+ */
+static char *join_captures(const char *dir, const char *name, const char *const *samples, size_t n)
+{
+	char *path = malloc(strlen(dir) + strlen(name) + 2);
+	assert_non_null(path);
+	sprintf(path, "%s/%s", dir, name);
+	FILE *out = fopen(path, "wb");
+	assert_non_null(out);
+	char first_header[24];
+	for (size_t i = 0; i < n; i++) {
+		char rel[400];
+		snprintf(rel, sizeof rel, "samples/%s", samples[i]);
+		char *src = source_path(rel);
+		size_t len;
+		char *bytes = slurp_file(src, &len);
+		assert_non_null(bytes);
+		assert_true(len >= sizeof first_header);
+		if (i == 0)
+			memcpy(first_header, bytes, sizeof first_header);
+		else
+			assert_memory_equal(first_header, bytes, sizeof first_header);
+		size_t skip = i ? sizeof first_header : 0;
+		assert_int_equal(fwrite(bytes + skip, 1, len - skip, out), len - skip);
+		free(bytes);
+		free(src);
+	}
+	assert_int_equal(fclose(out), 0);
+	return path;
+}
+
+/*
+ * nat-classic, TCP, ICMP and UDP traced one after the other in one capture
+ * pair: every trace shows the gateway, then the target at TTL 2, so none of
+ * them tells the distance, but the host capture does (the target's answers
+ * reach h-r1 with 61: 3 routers, plus the host, plus the target, TTL 5 as
+ * built). Each trace is a witness for the others' distance; a witness cut
+ * short by the same NAT must not overrule the host capture.
+ */
+static void nat_classic_three_protocols_in_one_capture(void **state)
+{
+	(void)state;
+	static const char *const guest[] = { "lab/nat-classic-v4/traceroute-tcp/guest.pcap",
+					     "lab/nat-classic-v4/traceroute-icmp/guest.pcap",
+					     "lab/nat-classic-v4/traceroute-udp/guest.pcap" };
+	static const char *const host[] = { "lab/nat-classic-v4/traceroute-tcp/host.pcap",
+					    "lab/nat-classic-v4/traceroute-icmp/host.pcap",
+					    "lab/nat-classic-v4/traceroute-udp/host.pcap" };
+	char *dir = make_temp_dir();
+	char *g = join_captures(dir, "guest.pcap", guest, 3);
+	char *h = join_captures(dir, "host.pcap", host, 3);
+	char args[1600];
+	snprintf(args, sizeof args, "analyze '%s' --host '%s' -o '%s/out' -q", g, h, dir);
+	assert_int_equal(run_ttlsleuth(args, NULL, NULL), 0);
+	char report[600];
+	snprintf(report, sizeof report, "%s/out/report.xml", dir);
+	xmlDocPtr doc = xmlReadFile(report, NULL, XML_PARSE_NONET);
+	assert_non_null(doc);
+	char *count = xpath_string(doc, "string(count(/report/traces/trace))");
+	assert_string_equal(count, "3");
+	free(count);
+	static const char *const protocols[] = { "tcp", "icmp", "udp" };
+	for (size_t i = 0; i < 3; i++) {
+		char expr[200];
+		snprintf(expr, sizeof expr,
+			 "string(/report/traces/trace[@protocol='%s']/@true-distance)", protocols[i]);
+		char *distance = xpath_string(doc, expr);
+		if (strcmp(distance, "5"))
+			fail_msg("%s trace: true-distance '%s', want 5", protocols[i], distance);
+		free(distance);
+	}
+	char *summary = xpath_string(doc, "string(/report/diagnosis/summary)");
+	if (!strstr(summary, "after only 2 hops while 3 more hops lie on the real path"))
+		fail_msg("summary does not show the 3 hidden hops: %s", summary);
+	free(summary);
+	xmlFreeDoc(doc);
+	free(g);
+	free(h);
+	remove_temp_dir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(lab_ground_truth),
 		cmocka_unit_test(nat_family_in_the_lab),
+		cmocka_unit_test(nat_classic_three_protocols_in_one_capture),
 	};
 	return cmocka_run_group_tests(tests, NULL, free_runs);
 }
