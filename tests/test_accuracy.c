@@ -245,11 +245,12 @@ static void check_row(const struct table *m, size_t row, bool with_host, struct 
 	if (strcmp(fields[0], want_verdict))
 		snprintf(problems + strlen(problems), sizeof problems - strlen(problems),
 			 " verdict %s (want %s);", fields[0], want_verdict);
+	/* A kept TTL has a direction too: slirp's rebuilt answers ("ingress"). */
+	if (with_host && strcmp(want_verdict, "inconclusive") &&
+	    strcmp(fields[1], cell(m, row, "expected_direction")))
+		snprintf(problems + strlen(problems), sizeof problems - strlen(problems),
+			 " direction '%s' (want '%s');", fields[1], cell(m, row, "expected_direction"));
 	if (with_host && !strcmp(want_verdict, "ttl-reset")) {
-		if (strcmp(fields[1], cell(m, row, "expected_direction")))
-			snprintf(problems + strlen(problems), sizeof problems - strlen(problems),
-				 " direction '%s' (want '%s');", fields[1],
-				 cell(m, row, "expected_direction"));
 		if (strcmp(fields[2], cell(m, row, "expected_reset_ttl")))
 			snprintf(problems + strlen(problems), sizeof problems - strlen(problems),
 				 " reset-ttl '%s' (want '%s');", fields[2],
