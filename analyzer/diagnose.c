@@ -439,12 +439,15 @@ static void check_path(struct case_model *cm, int32_t ti, int32_t other, int hos
 		const struct reply *gr = &cm->replies.items[dest->reply];
 		if (gr->counterpart >= 0) {
 			/* The host sees the real answer: its hops back, plus the guest's
-			 * gateway and the destination itself, make the TTL needed. The other
-			 * trace may be cut short by the same NAT (the gateway, then the
-			 * destination at TTL 2, in every protocol): a reset only ever
-			 * shortens a trace, so the farther of the two is the distance. */
+			 * gateway and the destination itself, make the TTL needed. A host
+			 * relaying from the guest's own address (pasta) routes nothing and
+			 * is no hop. The other trace may be cut short by the same NAT (the
+			 * gateway, then the destination at TTL 2, in every protocol): a
+			 * reset only ever shortens a trace, so the farther of the two is
+			 * the distance. */
 			int h_ttl = cm->replies.items[gr->counterpart].ttl;
-			int by_host = initial_ttl_guess(h_ttl) - h_ttl + 2;
+			int gateway = request_reoriginated_from_own_address(cm, dest->request) ? 0 : 1;
+			int by_host = initial_ttl_guess(h_ttl) - h_ttl + 1 + gateway;
 			if (by_host > s->true_distance) {
 				s->true_distance = by_host;
 				other = -1;

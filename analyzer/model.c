@@ -82,6 +82,17 @@ const char *process_name_of(const struct case_model *cm, uint16_t process)
 	return cm->processes.items[process - 1].name;
 }
 
+bool request_reoriginated_from_own_address(const struct case_model *cm, int32_t request)
+{
+	if (request < 0 || (size_t)request >= cm->requests.len)
+		return false;
+	const struct request *g = &cm->requests.items[request];
+	if (g->counterpart < 0 || (size_t)g->counterpart >= cm->requests.len)
+		return false;
+	const struct request *h = &cm->requests.items[g->counterpart];
+	return ip_addr_equal(&g->src, &h->src) && h->ttl != g->ttl && h->ttl + 1 != g->ttl;
+}
+
 const char *verdict_name(enum verdict v)
 {
 	switch (v) {

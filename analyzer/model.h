@@ -298,4 +298,12 @@ void case_why_full(const struct case_model *cm, char *buf, size_t size);
 /* The program name behind a request's or trace's process index, or NULL. */
 const char *process_name_of(const struct case_model *cm, uint16_t process);
 
+/*
+ * The guest's request left the host re-originated (its TTL neither kept nor
+ * less one) from the guest's own source address: a NAT that gives the guest a
+ * copy of the host's address and relays through the host's sockets, as pasta
+ * does. Such a host is no IP hop of the path. False without a host copy.
+ */
+bool request_reoriginated_from_own_address(const struct case_model *cm, int32_t request);
+
 #endif

@@ -350,7 +350,7 @@ def printed_hops(tool, text):
 COLUMNS = ["scenario", "ip_version", "tool", "protocol", "capture", "side", "interface",
            "pair_capture", "frames",
            "guest_address", "target_address", "probe_source_in_capture", "true_router_hops",
-           "true_hop_addresses", "expected_verdict", "expected_direction", "expected_reset_ttl",
+           "true_hop_addresses", "true_distance", "expected_verdict", "expected_direction", "expected_reset_ttl",
            "expected_verdict_guest_only", "expected_hops_as_printed", "probe_ttls_in_capture",
            "linktype", "timestamp_precision", "file_format", "packets", "tool_output", "command",
            "notes", "host_capture_point"]
@@ -550,6 +550,16 @@ def legacy_rows(samples):
     return rows
 
 
+def true_distance(scenario, router_hops):
+    """The TTL a probe needs to reach the target when its TTL is kept: the
+    routers, then the target. libslirp adds one hop of its own: it sends UDP on
+    with the guest's TTL less one and answers TTL 1 itself from its gateway
+    address (the slirp UDP traces show it), so through slirp the target needs
+    one more. pasta and the kernel scenarios add nothing beyond their routers
+    (in the kernel scenarios the host is one of them)."""
+    return str(int(router_hops) + 1 + (1 if scenario in ("slirp", "slirp-noping") else 0))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--samples", default=os.path.dirname(os.path.abspath(__file__)))
@@ -563,6 +573,8 @@ def main():
     for subdir in ("lab", "extra"):
         facts_by_dir[subdir] = []
         rows += lab_rows(a.samples, warnings, facts_by_dir[subdir], subdir)
+    for row in rows:
+        row["true_distance"] = true_distance(row["scenario"], row["true_router_hops"])
     with open(os.path.join(a.samples, "manifest.tsv"), "w", newline="") as f:
         w = csv.DictWriter(f, COLUMNS, delimiter="\t", lineterminator="\n")
         w.writeheader()

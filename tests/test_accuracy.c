@@ -158,6 +158,12 @@ static void found_trace(xmlDocPtr doc, const char *protocol, const char *source,
 	char *direction = xpath_string(doc, expr);
 	snprintf(expr, sizeof expr, "string(%s/@reset-ttl)", base);
 	char *reset = xpath_string(doc, expr);
+	snprintf(expr, sizeof expr, "string(%s/@true-distance)", base);
+	char *distance = xpath_string(doc, expr);
+	snprintf(expr, sizeof expr, "string(count(%s/hop[@destination='true']))", base);
+	char *destination_hops = xpath_string(doc, expr);
+	/* Where the destination never answered no distance can be known: "-", not a miss. */
+	const char *distance_found = distance[0] ? distance : strcmp(destination_hops, "0") ? "" : "-";
 	char hops[1024] = "";
 	for (int i = 1;; i++) {
 		snprintf(expr, sizeof expr, "string(count(%s/hop[%d]))", base, i);
@@ -172,10 +178,13 @@ static void found_trace(xmlDocPtr doc, const char *protocol, const char *source,
 		snprintf(hops + used, sizeof hops - used, "%s%s", i > 1 ? "," : "", addr[0] ? addr : "*");
 		free(addr);
 	}
-	snprintf(out, size, "%s\t%s\t%s\t%s", verdict[0] ? verdict : "(no trace)", direction, reset, hops);
+	snprintf(out, size, "%s\t%s\t%s\t%s\t%s", verdict[0] ? verdict : "(no trace)", direction, reset,
+		 hops, distance_found);
+	free(destination_hops);
 	free(verdict);
 	free(direction);
 	free(reset);
+	free(distance);
 }
 
 static int verdict_index(const char *v)
@@ -221,9 +230,9 @@ static void check_row(const struct table *m, size_t row, bool with_host, struct 
 	char found[1400];
 	found_trace(doc, cell(m, row, "protocol"), cell(m, row, "probe_source_in_capture"),
 		    cell(m, row, "target_address"), found, sizeof found);
-	char *fields[4] = { (char *)"", (char *)"", (char *)"", (char *)"" };
+	char *fields[5] = { (char *)"", (char *)"", (char *)"", (char *)"", (char *)"" };
 	size_t n;
-	split_line(found, fields, 4, &n);
+	split_line(found, fields, 5, &n);
 	const char *want_verdict = with_host ? cell(m, row, "expected_verdict")
 					     : cell(m, row, "expected_verdict_guest_only");
 	/* traceroute prints link-local hops with their zone ("fe80::2%tap0"); the packet has none. */
@@ -256,6 +265,12 @@ static void check_row(const struct table *m, size_t row, bool with_host, struct 
 				 " reset-ttl '%s' (want '%s');", fields[2],
 				 cell(m, row, "expected_reset_ttl"));
 	}
+	/* How many hops a reset hides rests on the distance: with the host's view of the
+	 * destination's answer (on the uplink, not the guest's side) it is the distance as built. */
+	if (with_host && !host_row && !strcmp(want_verdict, "ttl-reset") && strcmp(fields[4], "-") &&
+	    strcmp(fields[4], cell(m, row, "true_distance")))
+		snprintf(problems + strlen(problems), sizeof problems - strlen(problems),
+			 " true-distance '%s' (want '%s');", fields[4], cell(m, row, "true_distance"));
 	if (want_hops[0] && strcmp(fields[3], want_hops))
 		snprintf(problems + strlen(problems), sizeof problems - strlen(problems),
 			 " hops %s (want %s);", fields[3], want_hops);
