@@ -2,10 +2,11 @@
  * Which hypervisor NAT the guest sits behind, from what the guest capture
  * shows: the MAC of the gateway its probes go to, its own NIC's vendor prefix,
  * its address and its gateway's, and how the NAT behaves (slirp rebuilds the
- * time-exceeded messages it relays). The fingerprints are the published
- * defaults (shared/FIELD-NOTES.md; prefixes checked against the IEEE registry
- * in Debian's ieee-data): a user can change every one of them, so the result
- * is worded as "likely" or "possible", never as a fact.
+ * time-exceeded messages it relays; a "NAT Network" lets nothing expire at
+ * TTL 1 and hands every answer to the guest with TTL 255). The fingerprints are
+ * the published defaults (shared/FIELD-NOTES.md; prefixes checked against the
+ * IEEE registry in Debian's ieee-data): a user can change every one of them, so
+ * the result is worded as "likely" or "possible", never as a fact.
  */
 #include <stdio.h>
 #include <string.h>
@@ -13,7 +14,8 @@
 #include "analyzer/nat_family.h"
 
 enum family {
-	FAMILY_VIRTUALBOX,
+	FAMILY_VIRTUALBOX, /* NAT mode: its gateway 10.0.2.2 answers TTL 1 */
+	FAMILY_VIRTUALBOX_NAT_NETWORK,
 	FAMILY_SLIRP,
 	FAMILY_VMWARE,
 	FAMILY_PARALLELS,
@@ -24,6 +26,7 @@ enum family {
 
 static const char *const family_names[FAMILY_COUNT] = {
 	[FAMILY_VIRTUALBOX] = "VirtualBox NAT",
+	[FAMILY_VIRTUALBOX_NAT_NETWORK] = "VirtualBox NAT Network",
 	[FAMILY_SLIRP] = "QEMU/slirp user networking (also slirp4netns, rootless podman)",
 	[FAMILY_VMWARE] = "VMware NAT",
 	[FAMILY_PARALLELS] = "Parallels Shared Network",
@@ -31,9 +34,20 @@ static const char *const family_names[FAMILY_COUNT] = {
 	[FAMILY_PASTA] = "pasta (passt), podman's rootless networking",
 };
 
+/*
+ * VirtualBox "NAT Network" and Parallels "Shared Network" behave alike (FIELD-NOTES.md:
+ * nothing expires at the host, answers reach the guest with TTL 255). Where only that
+ * behaviour speaks for either, both are named, and the name says what it rests on.
+ */
+static const char both_shared_networks[] = "VirtualBox NAT Network or Parallels Shared Network";
+static const char both_shared_networks_by_behaviour[] =
+	"VirtualBox NAT Network or Parallels Shared Network (the behaviour matches: "
+	"no time exceeded for TTL 1, answers reach the guest with TTL 255)";
+
 struct score {
 	int points[FAMILY_COUNT];
-	char reasons[FAMILY_COUNT][400];
+	bool behaviour[FAMILY_COUNT]; /* points for what the NAT did, not for a default */
+	char reasons[FAMILY_COUNT][480]; /* the finding's text holds 512 */
 };
 
 static void add(struct score *s, enum family f, int points, const char *reason)
@@ -41,6 +55,13 @@ static void add(struct score *s, enum family f, int points, const char *reason)
 	s->points[f] += points;
 	size_t used = strlen(s->reasons[f]);
 	snprintf(s->reasons[f] + used, sizeof s->reasons[f] - used, "%s%s", used ? "; " : "", reason);
+}
+
+/* Points for what the NAT did: on equal points they outweigh defaults anyone may keep. */
+static void add_behaviour(struct score *s, enum family f, int points, const char *reason)
+{
+	s->behaviour[f] = true;
+	add(s, f, points, reason);
 }
 
 static bool prefix(const uint8_t mac[6], uint8_t a, uint8_t b, uint8_t c)
@@ -56,9 +77,11 @@ static bool mac_known(const uint8_t mac[6])
 
 static void score_nic(struct score *s, const uint8_t nic[6])
 {
-	if (prefix(nic, 0x08, 0x00, 0x27))
+	if (prefix(nic, 0x08, 0x00, 0x27)) {
+		/* The VM's own NIC: the same in either VirtualBox mode. */
 		add(s, FAMILY_VIRTUALBOX, 2, "the guest's NIC has VirtualBox's prefix 08:00:27");
-	else if (prefix(nic, 0x52, 0x54, 0x00) && nic[3] == 0x12 && nic[4] == 0x34 && nic[5] == 0x56)
+		add(s, FAMILY_VIRTUALBOX_NAT_NETWORK, 2, "the guest's NIC has VirtualBox's prefix 08:00:27");
+	} else if (prefix(nic, 0x52, 0x54, 0x00) && nic[3] == 0x12 && nic[4] == 0x34 && nic[5] == 0x56)
 		add(s, FAMILY_SLIRP, 2, "the guest's NIC has QEMU's default MAC 52:54:00:12:34:56");
 	else if (prefix(nic, 0x52, 0x54, 0x00))
 		add(s, FAMILY_SLIRP, 1, "the guest's NIC has QEMU's prefix 52:54:00");
@@ -120,15 +143,15 @@ static void score_behaviour(struct score *s, const struct case_model *cm, uint32
 		swapped |= cm->findings.items[i].kind == FINDING_QUOTE_REBUILT_BY_NAT;
 	}
 	if (forged)
-		add(s, FAMILY_SLIRP, 2, "time-exceeded messages rebuilt the way slirp rebuilds them");
+		add_behaviour(s, FAMILY_SLIRP, 2, "time-exceeded messages rebuilt the way slirp rebuilds them");
 	if (swapped)
-		add(s, FAMILY_VIRTUALBOX, 2, "quotes rebuilt with byte-swapped fields, as the VirtualBox NAT does");
+		add_behaviour(s, FAMILY_VIRTUALBOX, 2, "quotes rebuilt with byte-swapped fields, as the VirtualBox NAT does");
 	for (size_t i = 0; i < cm->traces.len; i++) {
 		const struct trace *t = &cm->traces.items[i];
 		if (t->capture == guest && t->hops.len && t->hops.items[0].ttl == 1 &&
 		    t->hops.items[0].answers && !t->hops.items[0].is_destination &&
 		    t->hops.items[0].reply_ttl == 128) {
-			add(s, FAMILY_HYPERV, 1, "hop 1 answers with TTL 128, as the Windows host NAT does");
+			add_behaviour(s, FAMILY_HYPERV, 1, "hop 1 answers with TTL 128, as the Windows host NAT does");
 			break;
 		}
 	}
@@ -140,11 +163,87 @@ static void score_behaviour(struct score *s, const struct case_model *cm, uint32
 			continue;
 		const struct request *h = &cm->requests.items[g->counterpart];
 		if (ip_addr_equal(&g->src, &h->src) && h->ttl != g->ttl && h->ttl + 1 != g->ttl) {
-			add(s, FAMILY_PASTA, 4,
+			add_behaviour(s, FAMILY_PASTA, 4,
 			    "the guest uses the host's own address while the probes are re-originated, as pasta does");
 			break;
 		}
 	}
+}
+
+/*
+ * The "NAT Network" behaviour (FIELD-NOTES.md; the lab's nat-network scenario): the
+ * NAT lets nothing expire at TTL 1 and sets every answer to the guest to TTL 255, so
+ * the destination itself answers the TTL-1 probes and the guest gets its answers with
+ * TTL 255. slirp (ICMP, and TCP over IPv6) and pasta (TCP, ICMP) answer TTL 1 the same
+ * way from the guest's side, so that alone is one point. Two signs speak for a NAT that
+ * translates what it forwards (this one) over those user-space NATs: the destination's
+ * port unreachable quotes the probe with a TTL above the one sent (the TTL was reset
+ * before the probe was routed; slirp quotes the guest's own TTL, pasta passes no UDP
+ * errors), and the host capture shows the probe leaving from an address other than the
+ * guest's (pasta's guest has the host's own address). Only scored on traces the
+ * diagnosis found reset: an on-link destination may answer TTL 1 with 255 too.
+ */
+struct shared_network_signs {
+	int32_t probe, answer;     /* the guest's TTL-1 probe and the destination's answer, or -1 */
+	int32_t quoting_answer;    /* a port unreachable quoting a raised TTL, or -1 */
+	int32_t host_copy;         /* the host capture's copy of a TTL-1 probe so answered, or -1 */
+};
+
+static void find_shared_network_signs(const struct case_model *cm, uint32_t guest,
+				      struct shared_network_signs *n)
+{
+	n->probe = n->answer = n->quoting_answer = n->host_copy = -1;
+	for (size_t i = 0; i < cm->traces.len; i++) {
+		const struct trace *t = &cm->traces.items[i];
+		if (t->capture != guest || t->verdict != VERDICT_TTL_RESET || t->rebuilt_from_replies ||
+		    !t->hops.len)
+			continue;
+		const struct hop *h = &t->hops.items[0];
+		if (h->ttl != 1 || !h->answers || !h->is_destination || h->reply_ttl != 255 ||
+		    h->request < 0 || h->reply < 0)
+			continue;
+		const struct request *q = &cm->requests.items[h->request];
+		const struct reply *r = &cm->replies.items[h->reply];
+		if (n->probe < 0) {
+			n->probe = h->request;
+			n->answer = h->reply;
+		}
+		if (n->quoting_answer < 0 && reply_kind_is_error(r->kind) && r->quoted && r->quoted_ttl > q->ttl)
+			n->quoting_answer = h->reply;
+		if (n->host_copy < 0 && q->counterpart >= 0) {
+			const struct request *c = &cm->requests.items[q->counterpart];
+			if (c->ttl > q->ttl && !ip_addr_equal(&c->src, &q->src))
+				n->host_copy = q->counterpart;
+		}
+	}
+}
+
+static void score_shared_network(struct score *s, const struct case_model *cm,
+				 const struct shared_network_signs *n)
+{
+	if (n->probe < 0)
+		return;
+	char reason[400];
+	int points = 1;
+	snprintf(reason, sizeof reason, "the destination itself answers TTL 1, with TTL 255 at the guest");
+	if (n->quoting_answer >= 0) {
+		size_t used = strlen(reason);
+		points++;
+		snprintf(reason + used, sizeof reason - used,
+			 "; its port unreachable quotes TTL %u, not 1: reset before routing "
+			 "(slirp quotes the probe's own TTL, pasta drops UDP errors)",
+			 cm->replies.items[n->quoting_answer].quoted_ttl);
+	}
+	if (n->host_copy >= 0) {
+		size_t used = strlen(reason);
+		points++;
+		snprintf(reason + used, sizeof reason - used,
+			 "; the host sends the TTL-1 probe on with TTL %u from another address "
+			 "(pasta's copies keep the guest's)",
+			 cm->requests.items[n->host_copy].ttl);
+	}
+	add_behaviour(s, FAMILY_VIRTUALBOX_NAT_NETWORK, points, reason);
+	add_behaviour(s, FAMILY_PARALLELS, points, reason);
 }
 
 /* The agent's probes: their NIC, the MAC they are sent to, and who answers at TTL 1. */
@@ -187,14 +286,22 @@ void nat_family_guess(struct case_model *cm, uint32_t guest)
 		score_gateway_mac(&s, gateway_mac);
 	score_addresses(&s, &agent, gateway);
 	score_behaviour(&s, cm, guest);
+	struct shared_network_signs signs;
+	find_shared_network_signs(cm, guest, &signs);
+	score_shared_network(&s, cm, &signs);
 
 	int best = 0;
 	for (int f = 1; f < FAMILY_COUNT; f++)
-		if (s.points[f] > s.points[best])
+		if (s.points[f] > s.points[best] ||
+		    (s.points[f] == s.points[best] && s.behaviour[f] && !s.behaviour[best]))
 			best = f;
 	if (s.points[best] < 2)
 		return;
-	cm->nat_family = family_names[best];
+	/* Nothing but what both do tells the two shared networks apart: name both. */
+	bool both = (best == FAMILY_VIRTUALBOX_NAT_NETWORK || best == FAMILY_PARALLELS) && s.behaviour[best] &&
+		    s.points[FAMILY_VIRTUALBOX_NAT_NETWORK] == s.points[FAMILY_PARALLELS];
+	const char *name = both ? both_shared_networks : family_names[best];
+	cm->nat_family = both ? both_shared_networks_by_behaviour : family_names[best];
 	cm->nat_confidence = s.points[best] >= 4 ? "likely" : "possible";
 
 	struct finding *f = VEC_PUSH(&cm->findings);
@@ -203,12 +310,36 @@ void nat_family_guess(struct case_model *cm, uint32_t guest)
 	f->kind = FINDING_NAT_FAMILY;
 	f->trace = -1;
 	VEC_INIT(&f->evidence, 4);
-	snprintf(f->text, sizeof f->text, "The guest %s behind %s: %s.",
-		 s.points[best] >= 4 ? "likely sits" : "may sit", family_names[best], s.reasons[best]);
+	snprintf(f->text, sizeof f->text, "The guest %s behind %s%s: ",
+		 s.points[best] >= 4 ? "likely sits" : "may sit", name,
+		 both ? ", whose behaviour this is (nothing else in the capture tells the two apart)" : "");
+	size_t used = strlen(f->text);
+	snprintf(f->text + used, sizeof f->text - used, "%s.", s.reasons[best]);
 	struct evidence *e = VEC_PUSH(&f->evidence);
 	if (e) {
 		e->capture = guest;
 		e->frame = frame;
 		e->role = "probe (its MAC addresses)";
+	}
+	if (best != FAMILY_VIRTUALBOX_NAT_NETWORK && best != FAMILY_PARALLELS)
+		return;
+	int32_t answer = signs.quoting_answer >= 0 ? signs.quoting_answer : signs.answer;
+	if (answer < 0)
+		return;
+	const struct reply *r = &cm->replies.items[answer];
+	if (r->request >= 0 && (e = VEC_PUSH(&f->evidence))) {
+		e->capture = guest;
+		e->frame = cm->requests.items[r->request].frame;
+		e->role = "TTL-1 probe";
+	}
+	if ((e = VEC_PUSH(&f->evidence))) {
+		e->capture = guest;
+		e->frame = r->frame;
+		e->role = "destination answer";
+	}
+	if (signs.host_copy >= 0 && (e = VEC_PUSH(&f->evidence))) {
+		e->capture = cm->requests.items[signs.host_copy].capture;
+		e->frame = cm->requests.items[signs.host_copy].frame;
+		e->role = "host copy of a TTL-1 probe";
 	}
 }
