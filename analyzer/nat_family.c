@@ -159,10 +159,8 @@ static void score_behaviour(struct score *s, const struct case_model *cm, uint32
 	 * re-originated probe then leaves from the very address the guest used. */
 	for (size_t i = 0; i < cm->requests.len; i++) {
 		const struct request *g = &cm->requests.items[i];
-		if (g->capture != guest || g->trace < 0 || g->counterpart < 0)
-			continue;
-		const struct request *h = &cm->requests.items[g->counterpart];
-		if (ip_addr_equal(&g->src, &h->src) && h->ttl != g->ttl && h->ttl + 1 != g->ttl) {
+		if (g->capture == guest && g->trace >= 0 &&
+		    request_reoriginated_from_own_address(cm, (int32_t)i)) {
 			add_behaviour(s, FAMILY_PASTA, 4,
 			    "the guest uses the host's own address while the probes are re-originated, as pasta does");
 			break;
