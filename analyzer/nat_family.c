@@ -3,7 +3,8 @@
  * shows: the MAC of the gateway its probes go to, its own NIC's vendor prefix,
  * its address and its gateway's, and how the NAT behaves (slirp rebuilds the
  * time-exceeded messages it relays; a "NAT Network" lets nothing expire at
- * TTL 1 and hands every answer to the guest with TTL 255). The fingerprints are
+ * TTL 1 and hands every answer to the guest with TTL 255; a classic NAT mode
+ * lets TTL 1 expire at its gateway and TTL 2 reach the destination). The fingerprints are
  * the published defaults (shared/FIELD-NOTES.md; prefixes checked against the
  * IEEE registry in Debian's ieee-data): a user can change every one of them, so
  * the result is worded as "likely" or "possible", never as a fact.
@@ -39,10 +40,20 @@ static const char *const family_names[FAMILY_COUNT] = {
  * nothing expires at the host, answers reach the guest with TTL 255). Where only that
  * behaviour speaks for either, both are named, and the name says what it rests on.
  */
-static const char both_shared_networks[] = "VirtualBox NAT Network or Parallels Shared Network";
-static const char both_shared_networks_by_behaviour[] =
-	"VirtualBox NAT Network or Parallels Shared Network (the behaviour matches: "
-	"no time exceeded for TTL 1, answers reach the guest with TTL 255)";
+static const struct family_pair {
+	enum family a, b;
+	const char *name, *by_behaviour; /* both named; and why, for the summary */
+} family_pairs[] = {
+	{ FAMILY_VIRTUALBOX_NAT_NETWORK, FAMILY_PARALLELS,
+	  "VirtualBox NAT Network or Parallels Shared Network",
+	  "VirtualBox NAT Network or Parallels Shared Network (the behaviour matches: "
+	  "no time exceeded for TTL 1, answers reach the guest with TTL 255)" },
+	/* Their classic NAT modes behave alike too (README's problem statement). */
+	{ FAMILY_VIRTUALBOX, FAMILY_VMWARE, "VirtualBox NAT or VMware NAT",
+	  "VirtualBox NAT or VMware NAT (the behaviour matches: TTL 1 expires at the gateway, "
+	  "TTL 2 reaches the destination)" },
+};
+
 
 struct score {
 	int points[FAMILY_COUNT];
@@ -244,6 +255,58 @@ static void score_shared_network(struct score *s, const struct case_model *cm,
 	add_behaviour(s, FAMILY_PARALLELS, points, reason);
 }
 
+/*
+ * The classic NAT mode of VirtualBox ("NAT") and VMware ("Share with my Mac", NAT):
+ * the TTL-1 probe expires at the gateway, which answers with a time exceeded, and
+ * every later probe reaches the destination, so a reset trace reads "gateway, then
+ * destination at TTL 2" (README; FIELD-NOTES.md). None of the measured user-space
+ * NATs does that to a reset protocol: slirp and pasta answer TTL 1 with the
+ * destination's name, a NAT Network lets nothing expire at the host.
+ */
+struct nat_mode_signs {
+	int32_t gateway_answer, destination_answer; /* replies of the first such trace, or -1 */
+};
+
+static void find_nat_mode_signs(const struct case_model *cm, uint32_t guest, struct nat_mode_signs *n)
+{
+	n->gateway_answer = n->destination_answer = -1;
+	for (size_t i = 0; i < cm->traces.len; i++) {
+		const struct trace *t = &cm->traces.items[i];
+		if (t->capture != guest || t->verdict != VERDICT_TTL_RESET || t->rebuilt_from_replies ||
+		    t->hops.len < 2)
+			continue;
+		const struct hop *gw = &t->hops.items[0], *dest = &t->hops.items[1];
+		if (gw->ttl == 1 && gw->answers && !gw->is_destination && gw->kind == REPLY_TIME_EXCEEDED &&
+		    gw->reply >= 0 && dest->ttl == 2 && dest->answers && dest->is_destination && dest->reply >= 0) {
+			n->gateway_answer = gw->reply;
+			n->destination_answer = dest->reply;
+			return;
+		}
+	}
+}
+
+static void score_nat_mode(struct score *s, const struct nat_mode_signs *n)
+{
+	if (n->gateway_answer < 0)
+		return;
+	static const char reason[] = "the TTL-1 probe expires at the gateway and the TTL-2 probe already "
+				     "reaches the destination, as in a classic NAT mode";
+	add_behaviour(s, FAMILY_VIRTUALBOX, 2, reason);
+	add_behaviour(s, FAMILY_VMWARE, 2, reason);
+}
+
+/* The pair best belongs to when only what both do speaks for it (equal points), or NULL. */
+static const struct family_pair *tied_pair(const struct score *s, int best)
+{
+	for (size_t i = 0; i < sizeof family_pairs / sizeof family_pairs[0]; i++) {
+		const struct family_pair *p = &family_pairs[i];
+		if (((int)p->a == best || (int)p->b == best) && s->behaviour[best] &&
+		    s->points[p->a] == s->points[p->b])
+			return p;
+	}
+	return NULL;
+}
+
 /* The agent's probes: their NIC, the MAC they are sent to, and who answers at TTL 1. */
 static bool observe(const struct case_model *cm, uint32_t guest, struct ip_addr *agent,
 		    uint8_t nic[6], uint8_t gateway_mac[6], const struct ip_addr **gateway, uint64_t *frame)
@@ -287,6 +350,9 @@ void nat_family_guess(struct case_model *cm, uint32_t guest)
 	struct shared_network_signs signs;
 	find_shared_network_signs(cm, guest, &signs);
 	score_shared_network(&s, cm, &signs);
+	struct nat_mode_signs nat_mode;
+	find_nat_mode_signs(cm, guest, &nat_mode);
+	score_nat_mode(&s, &nat_mode);
 
 	int best = 0;
 	for (int f = 1; f < FAMILY_COUNT; f++)
@@ -295,11 +361,11 @@ void nat_family_guess(struct case_model *cm, uint32_t guest)
 			best = f;
 	if (s.points[best] < 2)
 		return;
-	/* Nothing but what both do tells the two shared networks apart: name both. */
-	bool both = (best == FAMILY_VIRTUALBOX_NAT_NETWORK || best == FAMILY_PARALLELS) && s.behaviour[best] &&
-		    s.points[FAMILY_VIRTUALBOX_NAT_NETWORK] == s.points[FAMILY_PARALLELS];
-	const char *name = both ? both_shared_networks : family_names[best];
-	cm->nat_family = both ? both_shared_networks_by_behaviour : family_names[best];
+	/* Nothing but what both do tells the two apart: name both. */
+	const struct family_pair *pair = tied_pair(&s, best);
+	bool both = pair != NULL;
+	const char *name = both ? pair->name : family_names[best];
+	cm->nat_family = both ? pair->by_behaviour : family_names[best];
 	cm->nat_confidence = s.points[best] >= 4 ? "likely" : "possible";
 
 	struct finding *f = VEC_PUSH(&cm->findings);
@@ -318,6 +384,20 @@ void nat_family_guess(struct case_model *cm, uint32_t guest)
 		e->capture = guest;
 		e->frame = frame;
 		e->role = "probe (its MAC addresses)";
+	}
+	if ((best == FAMILY_VIRTUALBOX || best == FAMILY_VMWARE) && nat_mode.gateway_answer >= 0) {
+		const struct reply *gw = &cm->replies.items[nat_mode.gateway_answer];
+		const struct reply *dest = &cm->replies.items[nat_mode.destination_answer];
+		if ((e = VEC_PUSH(&f->evidence))) {
+			e->capture = guest;
+			e->frame = gw->frame;
+			e->role = "gateway's time exceeded for TTL 1";
+		}
+		if ((e = VEC_PUSH(&f->evidence))) {
+			e->capture = guest;
+			e->frame = dest->frame;
+			e->role = "destination's answer to TTL 2";
+		}
 	}
 	if (best != FAMILY_VIRTUALBOX_NAT_NETWORK && best != FAMILY_PARALLELS)
 		return;
