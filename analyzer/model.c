@@ -90,7 +90,14 @@ bool request_reoriginated_from_own_address(const struct case_model *cm, int32_t 
 	if (g->counterpart < 0 || (size_t)g->counterpart >= cm->requests.len)
 		return false;
 	const struct request *h = &cm->requests.items[g->counterpart];
-	return ip_addr_equal(&g->src, &h->src) && h->ttl != g->ttl && h->ttl + 1 != g->ttl;
+	if (!ip_addr_equal(&g->src, &h->src) || h->ttl == g->ttl || h->ttl + 1 == g->ttl)
+		return false;
+	/* A routed host that rewrites the TTL forwards the guest's own packet: it keeps the
+	 * IPv4 ID, and a TCP SYN its port and sequence number. pasta's sockets send new
+	 * packets: another ID, and for TCP a connection of their own. */
+	if (g->src.family == 4 && g->ip_id != 0 && g->ip_id == h->ip_id)
+		return false;
+	return !(g->proto == PROTO_TCP && g->sport == h->sport && g->seq == h->seq);
 }
 
 const char *verdict_name(enum verdict v)

@@ -302,7 +302,10 @@ const char *process_name_of(const struct case_model *cm, uint16_t process);
  * The guest's request left the host re-originated (its TTL neither kept nor
  * less one) from the guest's own source address: a NAT that gives the guest a
  * copy of the host's address and relays through the host's sockets, as pasta
- * does. Such a host is no IP hop of the path. False without a host copy.
+ * does. Such a host is no IP hop of the path. False without a host copy, and
+ * false for the guest's own packet forwarded with another TTL (the same IPv4
+ * ID, or a TCP SYN's port and sequence number): a routed host rewriting the
+ * TTL is a hop.
  */
 bool request_reoriginated_from_own_address(const struct case_model *cm, int32_t request);
 

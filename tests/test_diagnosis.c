@@ -542,6 +542,66 @@ static void host_proof_beats_an_answer_ttl_guess(void **state)
 }
 
 /*
+ * A routed host (no NAT: its copies keep the guest's source address) that sets
+ * every forwarded TTL to 64, as `ip ttl set 64` on its uplink does: TTL 1
+ * expires at it, TTL 2 already reaches the destination. Its copies are the
+ * guest's packets forwarded (same IP ID, ports), not re-originated as pasta's
+ * are: the host is a hop, and the destination, 4 hops from the host's uplink
+ * (its answer arrives there with TTL 61), is 5 from the guest.
+ */
+static void routed_host_rewriting_the_ttl_is_a_hop(void **state)
+{
+	struct scenario *s = *state;
+	uint8_t b[128];
+	for (uint8_t ttl = 1; ttl <= 3; ttl++) {
+		struct probe_spec p = udp_probe(ttl), copy = udp_probe(64);
+		copy.ip_id = p.ip_id;
+		copy.dport = p.dport;
+		probe(s, &p);
+		if (ttl == 1) {
+			router_says(s, &p, "192.0.2.1", 64, 0);
+			continue;
+		}
+		feed_to(s, 1, b, build_probe(&copy, b, sizeof b));
+		feed_to(s, 1, b, build_icmp_error(&copy, "203.0.113.10", 61, 3, 3, 61, b, sizeof b));
+		feed(s, b, build_icmp_error(&p, "203.0.113.10", 64, 3, 3, 61, b, sizeof b));
+	}
+	diagnose_with_host(s);
+	assert_int_equal(s->cm.traces.len, 1);
+	const struct trace *t = &s->cm.traces.items[0];
+	assert_int_equal(t->verdict, VERDICT_TTL_RESET);
+	assert_int_equal(t->true_distance, 5);
+}
+
+/*
+ * pasta's shape of the same: the guest has the host's own address, and the
+ * host's copies are new packets of its own sockets (another IP ID, TTL 64).
+ * The host is no hop: the destination, 4 hops from the uplink, is 4 from the guest.
+ */
+static void pasta_host_is_no_hop(void **state)
+{
+	struct scenario *s = *state;
+	uint8_t b[128];
+	for (uint8_t ttl = 1; ttl <= 2; ttl++) {
+		struct probe_spec p = tcp_probe(ttl), copy = tcp_probe(64);
+		p.proto = copy.proto = 1;
+		p.sport = copy.sport = 0x3cbf;
+		p.dport = copy.dport = ttl;
+		p.src = copy.src = "198.18.1.1";
+		copy.ip_id = (uint16_t)(0x8000 + ttl);
+		probe(s, &p);
+		feed_to(s, 1, b, build_probe(&copy, b, sizeof b));
+		feed_to(s, 1, b, build_answer(&copy, 61, b, sizeof b));
+		destination_answers(s, &p, 255);
+	}
+	diagnose_with_host(s);
+	assert_int_equal(s->cm.traces.len, 1);
+	const struct trace *t = &s->cm.traces.items[0];
+	assert_int_equal(t->verdict, VERDICT_TTL_RESET);
+	assert_int_equal(t->true_distance, 4);
+}
+
+/*
  * A snap length of 40 bytes keeps the probes' headers but cuts the time
  * exceeded inside its quote: nothing pairs, and the remedy says to capture
  * whole packets (a tester's capture with -s 60 behind Ethernet did the same).
@@ -984,6 +1044,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(silence_after_the_gateway, setup, teardown),
 		cmocka_unit_test_setup_teardown(answer_ttl_betrays_the_distance, setup, teardown),
 		cmocka_unit_test_setup_teardown(host_proof_beats_an_answer_ttl_guess, setup, teardown),
+		cmocka_unit_test_setup_teardown(routed_host_rewriting_the_ttl_is_a_hop, setup, teardown),
+		cmocka_unit_test_setup_teardown(pasta_host_is_no_hop, setup, teardown),
 		cmocka_unit_test_setup_teardown(reassembly_time_exceeded_is_no_hop, setup, teardown),
 		cmocka_unit_test_setup_teardown(answers_cut_by_the_snap_length, setup, teardown),
 		cmocka_unit_test_setup_teardown(lone_reassembly_time_exceeded_rebuilds_nothing, setup, teardown),
