@@ -431,27 +431,26 @@ static void check_path(struct case_model *cm, int32_t ti, int32_t other, int hos
 	char dst[64], other_dst[64];
 	format_addr(&t->dst, dst);
 
+	/* A reset only ever shortens a trace: another trace tells the distance only when it
+	 * got farther (not when the same NAT cut it short too, nor for a trace that is the
+	 * farther one itself). */
+	if (other >= 0 && t->reached_ttl && cm->traces.items[other].reached_ttl <= t->reached_ttl)
+		other = -1;
 	if (other >= 0)
 		s->true_distance = cm->traces.items[other].reached_ttl;
 	/* A host capture on the VM's side of the host sees the answers as the guest gets
-	 * them, after whatever the NAT did to them: it tells nothing of the distance. */
-	if (host >= 0 && !s->host_saw_arrivals_only && dest && dest->reply >= 0) {
+	 * them, after whatever the NAT did to them: it tells nothing of the distance. A
+	 * trace that measured the way there beats the estimate from the way back. */
+	if (other < 0 && host >= 0 && !s->host_saw_arrivals_only && dest && dest->reply >= 0) {
 		const struct reply *gr = &cm->replies.items[dest->reply];
 		if (gr->counterpart >= 0) {
 			/* The host sees the real answer: its hops back, plus the guest's
 			 * gateway and the destination itself, make the TTL needed. A host
 			 * relaying from the guest's own address (pasta) routes nothing and
-			 * is no hop. The other trace may be cut short by the same NAT (the
-			 * gateway, then the destination at TTL 2, in every protocol): a
-			 * reset only ever shortens a trace, so the farther of the two is
-			 * the distance. */
+			 * is no hop. */
 			int h_ttl = cm->replies.items[gr->counterpart].ttl;
 			int gateway = request_reoriginated_from_own_address(cm, dest->request) ? 0 : 1;
-			int by_host = initial_ttl_guess(h_ttl) - h_ttl + 1 + gateway;
-			if (by_host > s->true_distance) {
-				s->true_distance = by_host;
-				other = -1;
-			}
+			s->true_distance = initial_ttl_guess(h_ttl) - h_ttl + 1 + gateway;
 		}
 	}
 

@@ -396,6 +396,49 @@ static void quote_above_the_ttl_sent(void **state)
 	assert_string_equal(t->confidence, "strong");
 }
 
+/*
+ * A TCP trace cut short by a classic NAT (the gateway, then the destination at
+ * TTL 2) and a healthy ICMP trace to the same destination (routers at TTL 1 to
+ * 4, the echo reply at TTL 5): the ICMP trace tells the TCP trace's distance,
+ * never the other way round. The healthy trace was once given the reset one's 2.
+ */
+static void a_shorter_trace_is_no_witness(void **state)
+{
+	struct scenario *s = *state;
+	uint8_t b[128];
+	for (uint8_t ttl = 1; ttl <= 3; ttl++) {
+		struct probe_spec p = tcp_probe(ttl);
+		probe(s, &p);
+		if (ttl == 1)
+			router_says(s, &p, "192.0.2.1", 64, 0);
+		else
+			destination_answers(s, &p, 64);
+	}
+	s->ts += 2000000000; /* the ICMP run, two seconds later */
+	const char *routers[] = { "192.0.2.1", "198.51.100.1", "198.51.100.2", "198.51.100.3" };
+	for (uint8_t ttl = 1; ttl <= 5; ttl++) {
+		struct probe_spec p = tcp_probe(ttl);
+		p.proto = 1;
+		p.sport = 0x4242; /* echo identifier */
+		p.dport = ttl;    /* echo sequence */
+		probe(s, &p);
+		if (ttl < 5)
+			router_says(s, &p, routers[ttl - 1], (uint8_t)(65 - ttl), 0);
+		else
+			feed(s, b, build_answer(&p, 60, b, sizeof b));
+	}
+	diagnose(s);
+	assert_int_equal(s->cm.traces.len, 2);
+	const struct trace *tcp = &s->cm.traces.items[0], *icmp = &s->cm.traces.items[1];
+	assert_int_equal(tcp->proto, PROTO_TCP);
+	assert_int_equal(icmp->proto, PROTO_ICMP);
+	assert_int_equal(tcp->verdict, VERDICT_TTL_RESET);
+	assert_int_equal(tcp->true_distance, 5);
+	assert_int_equal(icmp->verdict, VERDICT_NO_TTL_RESET);
+	assert_int_equal(icmp->reached_ttl, 5);
+	assert_true(icmp->true_distance == -1 || icmp->true_distance == 5);
+}
+
 /* A NAT that drops what expires at it: TTL 1 unanswered, the destination at TTL 2 with TTL 64. */
 static void silent_first_hop_then_destination(void **state)
 {
@@ -1044,6 +1087,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(silence_after_the_gateway, setup, teardown),
 		cmocka_unit_test_setup_teardown(answer_ttl_betrays_the_distance, setup, teardown),
 		cmocka_unit_test_setup_teardown(host_proof_beats_an_answer_ttl_guess, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_shorter_trace_is_no_witness, setup, teardown),
 		cmocka_unit_test_setup_teardown(routed_host_rewriting_the_ttl_is_a_hop, setup, teardown),
 		cmocka_unit_test_setup_teardown(pasta_host_is_no_hop, setup, teardown),
 		cmocka_unit_test_setup_teardown(reassembly_time_exceeded_is_no_hop, setup, teardown),
