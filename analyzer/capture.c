@@ -192,14 +192,8 @@ static int next_pcap(struct capture_reader *r, struct frame *f)
 		return 1;
 	}
 	if (rc == PCAP_ERROR) {
-		r->info->cut_short = true;
 		const char *why = source_problem(r->src) ? source_problem(r->src) : pcap_geterr(r->pcap);
-		snprintf(r->info->warning, sizeof r->info->warning,
-			 "reading stopped at byte %llu%s (frame %llu): %s; the %llu frames before it were analysed",
-			 (unsigned long long)r->record_offset,
-			 r->info->compressed ? " of the decompressed data" : "",
-			 (unsigned long long)r->next_number, why,
-			 (unsigned long long)(r->next_number - 1));
+		capture_mark_cut(r->info, r->record_offset, r->next_number, why);
 	}
 	return 0;
 }
@@ -216,6 +210,21 @@ int capture_next(struct capture_reader *r, struct frame *f)
 	else if (f->ts_ns < 0)
 		f->ts_ns = 0;
 	return rc;
+}
+
+void capture_mark_cut(struct capture *info, uint64_t offset, uint64_t frame, const char *why)
+{
+	uint64_t before = frame ? frame - 1 : 0;
+	char analysed[64];
+	if (before == 0)
+		snprintf(analysed, sizeof analysed, "no frame before it to analyse");
+	else
+		snprintf(analysed, sizeof analysed, "the %llu frame%s before it %s analysed",
+			 (unsigned long long)before, before == 1 ? "" : "s", before == 1 ? "was" : "were");
+	info->cut_short = true;
+	snprintf(info->warning, sizeof info->warning, "reading stopped at byte %llu%s (frame %llu): %s; %s",
+		 (unsigned long long)offset, info->compressed ? " of the decompressed data" : "",
+		 (unsigned long long)frame, why, analysed);
 }
 
 void capture_close(struct capture_reader *r)

@@ -54,4 +54,11 @@ void capture_close(struct capture_reader *r);
  */
 uint64_t capture_bytes_done(const struct capture_reader *r, bool *hash_pending);
 
+/*
+ * Marks info as cut short at byte offset (of the decompressed data when
+ * compressed) while reading frame `frame`, for why; the warning names what
+ * was analysed before. For the pcap and pcapng readers alike.
+ */
+void capture_mark_cut(struct capture *info, uint64_t offset, uint64_t frame, const char *why);
+
 #endif

@@ -722,6 +722,10 @@ static void decide(struct trace *t, const struct signals *s)
 			 s->ingress_rewritten
 				 ? "The answers were re-originated on the way in (their TTL says nothing about distance), but the hop list is right."
 				 : "");
+		/* Each sentence above ends in a space for the next one; the last needs none. */
+		size_t len = strlen(t->reason);
+		if (len && t->reason[len - 1] == ' ')
+			t->reason[len - 1] = '\0';
 		return;
 	}
 	t->verdict = VERDICT_INCONCLUSIVE;
@@ -929,7 +933,10 @@ static void summarise(struct case_model *cm, uint32_t guest)
 			errors += cm->replies.items[i].capture == guest &&
 				  reply_kind_is_error(cm->replies.items[i].kind);
 		if (cm->captures[guest].packets == 0)
-			append(cm->summary, sizeof cm->summary, "Inconclusive: the capture holds no packets.");
+			append(cm->summary, sizeof cm->summary,
+			       cm->captures[guest].cut_short
+				       ? "Inconclusive: the capture holds no whole packet (it is cut inside the first)."
+				       : "Inconclusive: the capture holds no packets.");
 		else if (cm->traces.len == 0 && errors)
 			append(cm->summary, sizeof cm->summary,
 			       "Inconclusive: the capture holds %zu ICMP error%s but no path trace %s could belong to (%s no probe with a path trace's TTL, or too little of one to say which).",
@@ -1155,7 +1162,7 @@ static void summarise_swapped(struct case_model *cm, uint32_t guest, int host)
 	shell_word(cm->captures[guest].path ? cm->captures[guest].path : cm->captures[guest].name,
 		   new_host, sizeof new_host);
 	append(cm->remedy, sizeof cm->remedy,
-	       "Run again with the captures the other way round: ttlsleuth analyze %s --host %s.",
+	       "Run again with the captures the other way round: `ttlsleuth analyze %s --host %s -o OUTDIR`.",
 	       new_guest, new_host);
 }
 

@@ -72,13 +72,7 @@ static int stop(struct pcapng_reader *r, const char *fmt, ...)
 	vsnprintf(r->problem, sizeof r->problem, fmt, ap);
 	va_end(ap);
 	r->finished = true;
-	r->info->cut_short = true;
-	snprintf(r->info->warning, sizeof r->info->warning,
-		 "reading stopped at byte %llu%s (frame %llu): %s; the %llu frames before it were analysed",
-		 (unsigned long long)r->block_offset,
-		 r->info->compressed ? " of the decompressed data" : "", (unsigned long long)r->next_number,
-		 r->problem,
-		 (unsigned long long)(r->next_number - 1));
+	capture_mark_cut(r->info, r->block_offset, r->next_number, r->problem);
 	return -1;
 }
 

@@ -329,6 +329,7 @@ static void modified_pcap_is_read(void **state)
 	assert_int_equal(res.ts[0], 1700000000250000000ll);
 	assert_true(res.cut_short);
 	assert_non_null(strstr(res.warning, "reading stopped at byte 76 (frame 2)"));
+	assert_non_null(strstr(res.warning, "; the 1 frame before it was analysed"));
 	free(path);
 	remove_temp_dir(dir);
 }
@@ -348,6 +349,7 @@ static void cut_inside_a_block(void **state)
 	assert_true(res.cut_short);
 	assert_non_null(strstr(res.warning, "frame 3"));
 	assert_non_null(strstr(res.warning, "but the file ends 10 bytes short of that"));
+	assert_non_null(strstr(res.warning, "; the 2 frames before it were analysed"));
 	free(path);
 	remove_temp_dir(dir);
 }

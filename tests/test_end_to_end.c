@@ -415,6 +415,29 @@ static void bad_input_is_refused(void **state)
 	free(p);
 }
 
+/* Cut inside its very first record: no packet at all, and the words say why. */
+static void capture_cut_inside_the_first_record(void **state)
+{
+	(void)state;
+	const uint8_t bytes[] = { 0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0,
+				  1, 0, 0, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 0x40, 0, 0, 0, 0x40, 0, 0, 0, 0x45, 0 };
+	char *p = write_temp_file(bytes, sizeof bytes, "cut-first.pcap");
+	char out[700], args[2048], out_path[700], err_path[700];
+	snprintf(out, sizeof out, "%s.out", p);
+	snprintf(out_path, sizeof out_path, "%s.stdout", p);
+	snprintf(err_path, sizeof err_path, "%s.stderr", p);
+	snprintf(args, sizeof args, "analyze '%s' -o '%s'", p, out);
+	assert_int_equal(run_ttlsleuth(args, out_path, err_path), 0);
+	char *said = slurp_file(out_path, NULL), *err = slurp_file(err_path, NULL);
+	assert_non_null(strstr(err, "reading stopped at byte 24 (frame 1)"));
+	assert_non_null(strstr(err, "; no frame before it to analyse"));
+	assert_null(strstr(err, "the 0 frames"));
+	assert_non_null(strstr(said, "the capture holds no whole packet (it is cut inside the first)"));
+	free(said);
+	free(err);
+	free_temp_file(p);
+}
+
 /* Cut off in the middle of a record: analysed up to the cut, with a warning, exit 0. */
 static void capture_cut_mid_record(void **state)
 {
@@ -908,11 +931,14 @@ static void swapped_captures_are_named(void **state)
 	assert_int_equal(sql_int(&r, "SELECT count(*) FROM findings WHERE kind LIKE 'egress.%'"
 				     " OR kind LIKE 'ingress.%'"),
 			 0);
-	/* The command to run again names the files by the paths given, not their base names. */
+	/* The command to run again names the files by the paths given, not their base names,
+	 * and is whole: pasted as it stands (without the quotes around it) it runs. */
 	char *guest = source_path("samples/slirp/guest.pcap");
+	char *host = source_path("samples/slirp/host.pcap");
 	char want[1200];
-	snprintf(want, sizeof want, "ttlsleuth analyze %s --host ", guest);
+	snprintf(want, sizeof want, "`ttlsleuth analyze %s --host %s -o OUTDIR`", guest, host);
 	assert_int_equal(sql_int_like(&r, "SELECT count(*) FROM case_info WHERE instr(remedy, ?1) > 0", want), 1);
+	free(host);
 	free(guest);
 	free(err);
 	/* ...and the right way round, no such finding. */
@@ -1105,6 +1131,7 @@ int main(void)
 		cmocka_unit_test(capture_cut_mid_record),
 		cmocka_unit_test(reset_without_any_answer_is_worded_so),
 		cmocka_unit_test(unwritable_output),
+		cmocka_unit_test(capture_cut_inside_the_first_record),
 		cmocka_unit_test(failed_store_keeps_the_earlier_case_and_no_report),
 		cmocka_unit_test(failed_rename_keeps_the_earlier_case),
 		cmocka_unit_test(usage_errors),
