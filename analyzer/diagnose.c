@@ -456,8 +456,8 @@ static void check_path(struct case_model *cm, int32_t ti, int32_t other, int hos
 
 	/* Routers that answered before the destination (or at all, if it never did). */
 	int routers = 0, forged = 0, te = 0;
-	const struct hop *first_router = NULL;
-	bool one_gateway = true;
+	const struct hop *first_router = NULL, *first_forged = NULL;
+	bool one_gateway = true, forged_outer_constant = true;
 	for (size_t i = 0; i < t->hops.len; i++) {
 		const struct hop *h = &t->hops.items[i];
 		/* A time exceeded in the destination's name is a proxy speaking for it, not a router. */
@@ -465,8 +465,13 @@ static void check_path(struct case_model *cm, int32_t ti, int32_t other, int hos
 			continue;
 		if (h->kind == REPLY_TIME_EXCEEDED) {
 			te++;
-			if (h->quoted_ttl > 1 && h->quoted_ttl == h->ttl)
+			if (h->quoted_ttl > 1 && h->quoted_ttl == h->ttl) {
 				forged++;
+				if (!first_forged)
+					first_forged = h;
+				else if (h->reply_ttl != first_forged->reply_ttl)
+					forged_outer_constant = false;
+			}
 		}
 		if (!first_router)
 			first_router = h;
@@ -487,7 +492,9 @@ static void check_path(struct case_model *cm, int32_t ti, int32_t other, int hos
 					     t->hops.items[i].is_destination ? "destination answer"
 									     : "hop answer");
 	}
-	if (forged >= 2 && !t->rebuilt_from_replies) {
+	/* The NAT writes every rebuilt message itself, with one outer TTL (slirp: 255); real
+	 * routers at different distances, whatever they quote, arrive with falling ones. */
+	if (forged >= 2 && forged_outer_constant && !t->rebuilt_from_replies) {
 		s->forged_errors = true;
 		struct finding *f = add_finding(
 			cm, FINDING_FORGED_TIME_EXCEEDED, ti,

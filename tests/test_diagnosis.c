@@ -439,6 +439,44 @@ static void a_shorter_trace_is_no_witness(void **state)
 	assert_true(icmp->true_distance == -1 || icmp->true_distance == 5);
 }
 
+/*
+ * Time-exceeded messages quoting the probe with the TTL it was sent with: slirp
+ * rebuilds them so, all with outer TTL 255. Routers that quote oddly but arrive
+ * with falling outer TTLs are real routers: no rebuilt-message finding, and so
+ * no slirp named from it.
+ */
+static void quotes_of_the_sent_ttl(struct scenario *s, bool outer_constant)
+{
+	const char *routers[] = { "198.51.100.1", "198.51.100.2", "198.51.100.3" };
+	for (uint8_t ttl = 1; ttl <= 4; ttl++) {
+		struct probe_spec p = udp_probe(ttl);
+		probe(s, &p);
+		uint8_t b[128];
+		if (ttl < 4)
+			feed(s, b, build_icmp_error(&p, routers[ttl - 1],
+						    outer_constant ? 255 : (uint8_t)(65 - ttl), 11, 0, ttl, b,
+						    sizeof b));
+		else
+			feed(s, b, build_icmp_error(&p, "203.0.113.10", 61, 3, 3, ttl, b, sizeof b));
+	}
+	diagnose(s);
+}
+
+static void rebuilt_time_exceeded_have_one_outer_ttl(void **state)
+{
+	struct scenario *s = *state;
+	quotes_of_the_sent_ttl(s, true);
+	assert_true(has_finding(&s->cm, FINDING_FORGED_TIME_EXCEEDED));
+}
+
+static void routers_quoting_the_sent_ttl_are_routers(void **state)
+{
+	struct scenario *s = *state;
+	quotes_of_the_sent_ttl(s, false);
+	assert_false(has_finding(&s->cm, FINDING_FORGED_TIME_EXCEEDED));
+	assert_int_equal(s->cm.traces.items[0].verdict, VERDICT_NO_TTL_RESET);
+}
+
 /* A NAT that drops what expires at it: TTL 1 unanswered, the destination at TTL 2 with TTL 64. */
 static void silent_first_hop_then_destination(void **state)
 {
@@ -1088,6 +1126,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(answer_ttl_betrays_the_distance, setup, teardown),
 		cmocka_unit_test_setup_teardown(host_proof_beats_an_answer_ttl_guess, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_shorter_trace_is_no_witness, setup, teardown),
+		cmocka_unit_test_setup_teardown(rebuilt_time_exceeded_have_one_outer_ttl, setup, teardown),
+		cmocka_unit_test_setup_teardown(routers_quoting_the_sent_ttl_are_routers, setup, teardown),
 		cmocka_unit_test_setup_teardown(routed_host_rewriting_the_ttl_is_a_hop, setup, teardown),
 		cmocka_unit_test_setup_teardown(pasta_host_is_no_hop, setup, teardown),
 		cmocka_unit_test_setup_teardown(reassembly_time_exceeded_is_no_hop, setup, teardown),
