@@ -366,7 +366,16 @@ void nat_family_guess(struct case_model *cm, uint32_t guest)
 	bool both = pair != NULL;
 	const char *name = both ? pair->name : family_names[best];
 	cm->nat_family = both ? pair->by_behaviour : family_names[best];
-	cm->nat_confidence = s.points[best] >= 4 ? "likely" : "possible";
+	/* These NATs all re-originate TCP (Hyper-V's is a kernel NAT that routes): a TCP
+	 * trace that kept its TTL speaks against them, whatever their defaults say. */
+	bool tcp_kept = false;
+	for (size_t i = 0; i < cm->traces.len && best != FAMILY_HYPERV; i++) {
+		const struct trace *t = &cm->traces.items[i];
+		tcp_kept |= t->capture == guest && t->proto == PROTO_TCP && t->verdict == VERDICT_NO_TTL_RESET &&
+			    !t->rebuilt_from_replies;
+	}
+	bool likely = s.points[best] >= 4 && !tcp_kept;
+	cm->nat_confidence = likely ? "likely" : "possible";
 
 	struct finding *f = VEC_PUSH(&cm->findings);
 	if (!f)
@@ -374,11 +383,11 @@ void nat_family_guess(struct case_model *cm, uint32_t guest)
 	f->kind = FINDING_NAT_FAMILY;
 	f->trace = -1;
 	VEC_INIT(&f->evidence, 4);
-	snprintf(f->text, sizeof f->text, "The guest %s behind %s%s: ",
-		 s.points[best] >= 4 ? "likely sits" : "may sit", name,
+	snprintf(f->text, sizeof f->text, "The guest %s behind %s%s: ", likely ? "likely sits" : "may sit", name,
 		 both ? ", whose behaviour this is (nothing else in the capture tells the two apart)" : "");
 	size_t used = strlen(f->text);
-	snprintf(f->text + used, sizeof f->text - used, "%s.", s.reasons[best]);
+	snprintf(f->text + used, sizeof f->text - used, "%s%s.", s.reasons[best],
+		 tcp_kept ? "; but a TCP trace kept its TTL, which this NAT does not do" : "");
 	struct evidence *e = VEC_PUSH(&f->evidence);
 	if (e) {
 		e->capture = guest;

@@ -349,6 +349,35 @@ static void virtualbox_nic_alone_stays_nat_mode(void **state)
 	assert_string_equal(s->cm.nat_family, "VirtualBox NAT");
 }
 
+/* Every VirtualBox NAT default, yet the TCP trace kept its TTL (routers hop by hop):
+ * VirtualBox NAT re-originates TCP, so it is no more than possible, and said so. */
+static void kept_tcp_ttl_speaks_against_the_defaults(void **state)
+{
+	struct scenario *s = *state;
+	const uint8_t nic[6] = { 0x08, 0x00, 0x27, 0x4e, 0x11, 0x22 };
+	const uint8_t gateway[6] = { 0x52, 0x54, 0x00, 0x12, 0x35, 0x02 };
+	for (uint8_t ttl = 1; ttl <= 3; ttl++) {
+		struct probe_spec p = { "10.0.2.15",      "203.0.113.10", ttl, (uint16_t)(0x1000 + ttl),
+					(uint16_t)(40000 + ttl), 80,    0x10000000u + ttl, 6 };
+		uint8_t b[128];
+		feed_ethernet(s, nic, gateway, b, build_probe(&p, b, sizeof b));
+		size_t n = ttl < 3 ? build_icmp_error(&p, ttl == 1 ? "10.0.2.2" : "198.51.100.1",
+						      (uint8_t)(65 - ttl), 11, 0, 1, b, sizeof b)
+				   : build_answer(&p, 62, b, sizeof b);
+		feed_ethernet(s, gateway, nic, b, n);
+	}
+	diagnose(s);
+	assert_int_equal(s->cm.traces.items[0].verdict, VERDICT_NO_TTL_RESET);
+	assert_non_null(s->cm.nat_family);
+	assert_string_equal(s->cm.nat_family, "VirtualBox NAT");
+	assert_string_equal(s->cm.nat_confidence, "possible");
+	bool said = false;
+	for (size_t i = 0; i < s->cm.findings.len; i++)
+		said |= s->cm.findings.items[i].kind == FINDING_NAT_FAMILY &&
+			strstr(s->cm.findings.items[i].text, "but a TCP trace kept its TTL") != NULL;
+	assert_true(said);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -356,6 +385,7 @@ int main(void)
 		cmocka_unit_test(other_scenarios_keep_their_naming),
 		cmocka_unit_test(nat_mode_is_named_by_its_behaviour),
 		cmocka_unit_test_setup_teardown(virtualbox_nic_behind_a_nat_network, setup, teardown),
+		cmocka_unit_test_setup_teardown(kept_tcp_ttl_speaks_against_the_defaults, setup, teardown),
 		cmocka_unit_test_setup_teardown(parallels_shared_network, setup, teardown),
 		cmocka_unit_test_setup_teardown(virtualbox_nic_alone_stays_nat_mode, setup, teardown),
 	};
