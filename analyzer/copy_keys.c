@@ -122,8 +122,8 @@ static int sort_entries(struct copy_keys *k)
 /* At most this many entries per request: the target and three fields. */
 enum { KINDS_PER_REQUEST = 4 };
 
-int copy_keys_build(const struct case_model *cm, uint32_t guest, uint32_t host, struct copy_keys *guest_keys,
-		    struct copy_keys *host_keys)
+int copy_keys_build(const struct case_model *cm, uint32_t guest, uint32_t host, const bool *left_out,
+		    struct copy_keys *guest_keys, struct copy_keys *host_keys)
 {
 	memset(guest_keys, 0, sizeof *guest_keys);
 	memset(host_keys, 0, sizeof *host_keys);
@@ -131,7 +131,7 @@ int copy_keys_build(const struct case_model *cm, uint32_t guest, uint32_t host, 
 	size_t n_guest = 0, n_host = 0;
 	for (size_t i = 0; i < cm->requests.len; i++) {
 		n_guest += is_guest_probe(&rq[i], guest);
-		n_host += is_host_request(&rq[i], host);
+		n_host += is_host_request(&rq[i], host) && !(left_out && left_out[i]);
 	}
 	size_t n = n_guest + n_host;
 	int32_t *order = malloc((n ? n : 1) * sizeof *order);
@@ -145,7 +145,7 @@ int copy_keys_build(const struct case_model *cm, uint32_t guest, uint32_t host, 
 	}
 	size_t k = 0;
 	for (size_t i = 0; i < cm->requests.len; i++)
-		if (is_guest_probe(&rq[i], guest) || is_host_request(&rq[i], host))
+		if (is_guest_probe(&rq[i], guest) || (is_host_request(&rq[i], host) && !(left_out && left_out[i])))
 			order[k++] = (int32_t)i;
 	sort_requests = rq;
 	qsort(order, n, sizeof *order, compare_by_target);

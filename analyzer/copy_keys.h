@@ -61,11 +61,12 @@ struct copy_keys {
 };
 
 /*
- * The guest's probes and the host's requests (second sightings left out),
- * with target numbers shared by the two. Returns -1 when out of memory.
+ * The guest's probes and the host's requests (second sightings left out, and
+ * those `left_out` marks, indexed by request; NULL for none), with target
+ * numbers shared by the two. Returns -1 when out of memory.
  */
-int copy_keys_build(const struct case_model *cm, uint32_t guest, uint32_t host, struct copy_keys *guest_keys,
-		    struct copy_keys *host_keys);
+int copy_keys_build(const struct case_model *cm, uint32_t guest, uint32_t host, const bool *left_out,
+		    struct copy_keys *guest_keys, struct copy_keys *host_keys);
 
 void copy_keys_free(struct copy_keys *k);
 

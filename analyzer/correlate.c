@@ -285,10 +285,11 @@ static int pair_by_times(const struct case_model *cm, const struct copy_keys *gk
 	return rc;
 }
 
-int correlate_captures(struct case_model *cm, uint32_t guest, uint32_t host)
+/* One pairing of the guest's probes with the host's requests, those left_out marks aside. */
+static int correlate_once(struct case_model *cm, uint32_t guest, uint32_t host, const bool *left_out)
 {
 	struct copy_keys gk, hk;
-	if (copy_keys_build(cm, guest, host, &gk, &hk) != 0)
+	if (copy_keys_build(cm, guest, host, left_out, &gk, &hk) != 0)
 		return -1;
 	struct clock_estimate e;
 	struct pairs by_times = { NULL, 0, 0 };
@@ -315,5 +316,80 @@ int correlate_captures(struct case_model *cm, uint32_t guest, uint32_t host)
 	free(by_times.items);
 	copy_keys_free(&gk);
 	copy_keys_free(&hk);
+	return rc;
+}
+
+/* Undoes every pairing of the two captures, for another try. */
+static void unlink_all(struct case_model *cm, uint32_t guest, uint32_t host)
+{
+	for (size_t i = 0; i < cm->requests.len; i++) {
+		struct request *q = &cm->requests.items[i];
+		if (q->capture == guest || q->capture == host)
+			q->counterpart = -1;
+	}
+	for (size_t i = 0; i < cm->replies.len; i++) {
+		struct reply *r = &cm->replies.items[i];
+		if (r->capture == guest || r->capture == host)
+			r->counterpart = -1;
+	}
+	cm->correlated_requests = 0;
+	cm->correlated = false;
+	cm->clock_offset_ns = 0;
+}
+
+/*
+ * Host requests paired as arrivals (the guest's packet as it reached the host,
+ * its TTL unchanged), marked in left_out; how many there were, and how many
+ * pairs in all.
+ */
+static size_t mark_arrivals(const struct case_model *cm, uint32_t host, bool *left_out, size_t *pairs)
+{
+	size_t arrivals = 0;
+	*pairs = 0;
+	for (size_t i = 0; i < cm->requests.len; i++) {
+		const struct request *h = &cm->requests.items[i];
+		if (h->capture != host || h->counterpart < 0)
+			continue;
+		(*pairs)++;
+		if (cm->requests.items[h->counterpart].ttl == h->ttl) {
+			left_out[i] = true;
+			arrivals++;
+		}
+	}
+	return arrivals;
+}
+
+/*
+ * tcpdump -i any on a host with the VM's interface (vmnet8, a bridge) holds each
+ * probe twice: as it arrived, the guest's very packet, and as it left. The
+ * duplicates filter makes them one where the NAT kept the fields; where it
+ * re-originated them (new ports, IDs), the arrival wins every comparison of
+ * fields and times, and the copy that shows what left the host goes unpaired.
+ * So when the first pairing took arrivals, the capture is paired once more
+ * without them, and that is kept if it pairs at least half as many probes:
+ * then the capture shows the way out. Else (a capture on the VM's side only)
+ * the first pairing stands, and the diagnosis says what it is.
+ */
+int correlate_captures(struct case_model *cm, uint32_t guest, uint32_t host)
+{
+	if (correlate_once(cm, guest, host, NULL) != 0)
+		return -1;
+	bool *left_out = calloc(cm->requests.len + 1, sizeof *left_out);
+	if (!left_out)
+		return -1;
+	size_t pairs, arrivals = mark_arrivals(cm, host, left_out, &pairs);
+	int rc = 0;
+	if (arrivals > 0) {
+		unlink_all(cm, guest, host);
+		rc = correlate_once(cm, guest, host, left_out);
+		size_t departures = 0;
+		for (size_t i = 0; rc == 0 && i < cm->requests.len; i++)
+			departures += cm->requests.items[i].capture == host && cm->requests.items[i].counterpart >= 0;
+		if (rc == 0 && 2 * departures < pairs) {
+			unlink_all(cm, guest, host);
+			rc = correlate_once(cm, guest, host, NULL);
+		}
+	}
+	free(left_out);
 	return rc;
 }

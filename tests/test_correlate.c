@@ -66,6 +66,7 @@ struct nat {
 	bool keep_ip_id, keep_seq;
 	enum other_run other;
 	int64_t other_at_ns;
+	bool arrivals; /* the host capture holds the probes as they arrived too (tcpdump -i any with vmnet8) */
 };
 
 static void write_guest_side(const struct nat *nat, struct pcap_file *g)
@@ -93,9 +94,17 @@ static void write_guest_side(const struct nat *nat, struct pcap_file *g)
 static void write_host_side(const struct nat *nat, struct pcap_file *h, int64_t shift)
 {
 	uint8_t b[128];
-	for (int n = 3; n < 3 * nat->max_ttl; n++) {
+	for (int n = nat->arrivals ? 0 : 3; n < 3 * nat->max_ttl; n++) {
 		uint8_t ttl = (uint8_t)(1 + n / 3);
 		int64_t at_host = T0 + n * nat->spacing_ns + nat->host_clock_ns + shift;
+		if (nat->arrivals) {
+			struct probe_spec gp = { .src = GUEST, .dst = TARGET, .ttl = ttl, .ip_id = (uint16_t)(2000 + n),
+						 .sport = (uint16_t)(40000 + n), .dport = 80, .seq = (uint32_t)(1000 + n),
+						 .proto = 6 };
+			pcap_file_add(h, at_host + 50 * US, b, build_probe(&gp, b, sizeof b));
+			if (n < 3)
+				continue; /* TTL 1 expires at the NAT */
+		}
 		struct probe_spec hp = { .src = HOST_OUT, .dst = TARGET, .ttl = nat->routes ? (uint8_t)(ttl - 1) : 64,
 					 .ip_id = (uint16_t)(2000 + n), .sport = (uint16_t)(50000 + n * 7919 % 10000),
 					 .dport = 80, .seq = (uint32_t)(1000 + n), .proto = 6 };
@@ -263,7 +272,7 @@ static void nat_mode_copies_are_named_by_ip_id(void **state)
 	(void)state;
 	const int64_t clocks[] = { 0, 3 * HOUR, -14 * HOUR, 26 * HOUR };
 	for (size_t i = 0; i < sizeof clocks / sizeof clocks[0]; i++) {
-		struct nat nat = { 8, 1500 * US, clocks[i], false, true, true, NO_OTHER_RUN, 0 };
+		struct nat nat = { 8, 1500 * US, clocks[i], false, true, true, NO_OTHER_RUN, 0, false };
 		struct run r;
 		analyze_nat_case(&r, &nat);
 		assert_int_equal(sql_int(&r, "SELECT clock_offset_ns FROM case_info"), clocks[i] + 200 * US);
@@ -285,7 +294,7 @@ static void nat_mode_copies_are_named_by_ip_id(void **state)
 static void nat_mode_copies_without_identity_follow_the_times(void **state)
 {
 	(void)state;
-	struct nat nat = { 8, 1500 * US, 0, false, false, false, NO_OTHER_RUN, 0 };
+	struct nat nat = { 8, 1500 * US, 0, false, false, false, NO_OTHER_RUN, 0, false };
 	struct run r;
 	analyze_nat_case(&r, &nat);
 	assert_int_equal(sql_int(&r, "SELECT clock_offset_ns FROM case_info"), 200 * US);
@@ -294,6 +303,30 @@ static void nat_mode_copies_without_identity_follow_the_times(void **state)
 	assert_int_equal(sql_int(&r, "SELECT count(*) FROM probe_copies WHERE guest_ttl = 1"), 0);
 	assert_sql_text(&r, "SELECT verdict || ' ' || reset_ttl FROM traces", "ttl-reset 64");
 	remove_temp_dir(r.dir);
+}
+
+/*
+ * tcpdump -i any on a host whose NAT re-originates everything (VMware): each
+ * probe is in the host capture as it arrived from the VM (the guest's packet,
+ * its TTL) and as it left (TTL 64, new ports, IP ID and sequence). The copies
+ * that left are the ones that tell: once the arrivals were taken for them and
+ * the capture was said to be on the VM's side. With the NAT keeping IP ID and
+ * sequence, likewise.
+ */
+static void host_capture_with_the_arrivals_too_pairs_what_left(void **state)
+{
+	(void)state;
+	for (int keep = 0; keep < 2; keep++) {
+		struct nat nat = { 8, 1500 * US, 0, false, keep, keep, NO_OTHER_RUN, 0, true };
+		struct run r;
+		analyze_nat_case(&r, &nat);
+		assert_int_equal(sql_int(&r, "SELECT count(*) FROM probe_copies"), 21);
+		assert_int_equal(sql_int(&r, "SELECT count(*) FROM probe_copies WHERE host_ttl = 64"), 21);
+		assert_int_equal(sql_int(&r, "SELECT count(*) FROM findings WHERE kind = 'host.capture_on_guest_side'"), 0);
+		assert_sql_text(&r, "SELECT verdict || ' ' || reset_ttl || ' ' || confidence FROM traces",
+				"ttl-reset 64 certain");
+		remove_temp_dir(r.dir);
+	}
 }
 
 /*
@@ -308,7 +341,7 @@ static void kernel_nat_with_random_ports_keeps_the_ttl(void **state)
 	(void)state;
 	const int64_t spacings[] = { 50 * MS, 1 * MS };
 	for (size_t i = 0; i < 2; i++) {
-		struct nat nat = { 6, spacings[i], 0, true, false, true, NO_OTHER_RUN, 0 };
+		struct nat nat = { 6, spacings[i], 0, true, false, true, NO_OTHER_RUN, 0, false };
 		struct run r;
 		analyze_nat_case(&r, &nat);
 		assert_int_equal(sql_int(&r, "SELECT clock_offset_ns FROM case_info"), 200 * US);
@@ -797,7 +830,7 @@ static void the_hosts_own_traceroute_is_not_taken_for_copies(void **state)
 	const int64_t clocks[] = { 0, 3 * HOUR };
 	for (size_t i = 0; i < 3; i++)
 		for (size_t c = 0; c < 2; c++) {
-			struct nat nat = { 8, 1500 * US, clocks[c], false, false, false, runs[i], -HOUR };
+			struct nat nat = { 8, 1500 * US, clocks[c], false, false, false, runs[i], -HOUR, false };
 			struct run r;
 			analyze_nat_case(&r, &nat);
 			assert_real_copies(&r, clocks[c]);
@@ -843,7 +876,8 @@ static void copies_that_keep_the_timing_beat_a_rough_run(void **state)
 	(void)state;
 	const int64_t clocks[] = { 0, 3 * HOUR };
 	for (size_t c = 0; c < 2; c++) {
-		struct nat nat = { 8, 1500 * US, clocks[c], false, false, false, ROUGH_RUN, -clocks[c] - HOUR / 2 };
+		struct nat nat = { 8,     1500 * US, clocks[c], false, false, false, ROUGH_RUN, -clocks[c] - HOUR / 2,
+				   false };
 		if (clocks[c] == 0)
 			nat.other_at_ns = -HOUR;
 		struct run r;
@@ -864,7 +898,7 @@ static void of_equal_runs_the_smaller_offset_wins(void **state)
 	(void)state;
 	const int64_t elsewhere[] = { -HOUR, HOUR };
 	for (size_t i = 0; i < 2; i++) {
-		struct nat nat = { 8, 1500 * US, 0, false, false, false, SAME_COPIES, elsewhere[i] };
+		struct nat nat = { 8, 1500 * US, 0, false, false, false, SAME_COPIES, elsewhere[i], false };
 		struct run r;
 		analyze_nat_case(&r, &nat);
 		assert_real_copies(&r, 0);
@@ -926,6 +960,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(nat_mode_copies_are_named_by_ip_id),
 		cmocka_unit_test(nat_mode_copies_without_identity_follow_the_times),
+		cmocka_unit_test(host_capture_with_the_arrivals_too_pairs_what_left),
 		cmocka_unit_test(kernel_nat_with_random_ports_keeps_the_ttl),
 		cmocka_unit_test(many_probes_without_identity_take_n_log_n),
 		cmocka_unit_test(host_requests_out_of_capture_order),
