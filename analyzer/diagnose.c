@@ -1081,10 +1081,90 @@ static void note_host_on_guest_side(struct case_model *cm, uint32_t guest, int h
  * copies carrying one more than the guest's originals were seen before them:
  * the two captures were given the wrong way round.
  */
-static bool note_sides_swapped(struct case_model *cm, uint32_t guest, int host)
+enum swap {
+	NOT_SWAPPED,
+	SWAPPED_TTL_AHEAD,     /* the host's copies carry one TTL more */
+	SWAPPED_TRACE_ON_HOST, /* the path trace is in the host capture, none in the guest's */
+};
+
+static const struct case_model *targets_model; /* for compare_request_targets (qsort has no context) */
+
+static int compare_request_targets(const void *a, const void *b)
+{
+	const struct case_model *cm = targets_model;
+	const struct request *x = &cm->requests.items[*(const int32_t *)a];
+	const struct request *y = &cm->requests.items[*(const int32_t *)b];
+	int c = ip_addr_compare(&x->dst, &y->dst);
+	if (!c && x->proto != y->proto)
+		c = x->proto < y->proto ? -1 : 1;
+	return c ? c : (*(const int32_t *)a > *(const int32_t *)b) - (*(const int32_t *)a < *(const int32_t *)b);
+}
+
+/*
+ * A path trace in the host capture: probes to one destination with at least
+ * three TTLs in a row from 1 or 2. Its first probe is put in *example; false
+ * when there is none (or no memory to look).
+ */
+static bool host_holds_a_trace(const struct case_model *cm, uint32_t host, const struct request **example)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < cm->requests.len; i++)
+		n += cm->requests.items[i].capture == host && cm->requests.items[i].ttl <= TRACE_TTL_MAX;
+	int32_t *low = malloc((n ? n : 1) * sizeof *low);
+	if (!low)
+		return false;
+	n = 0;
+	for (size_t i = 0; i < cm->requests.len; i++)
+		if (cm->requests.items[i].capture == host && cm->requests.items[i].ttl <= TRACE_TTL_MAX)
+			low[n++] = (int32_t)i;
+	targets_model = cm;
+	qsort(low, n, sizeof *low, compare_request_targets);
+	bool found = false;
+	for (size_t start = 0; start < n && !found;) {
+		size_t end = start;
+		uint64_t ttls = 0;
+		const struct request *a = &cm->requests.items[low[start]];
+		for (; end < n; end++) {
+			const struct request *q = &cm->requests.items[low[end]];
+			if (q->proto != a->proto || !ip_addr_equal(&q->dst, &a->dst))
+				break;
+			ttls |= (uint64_t)1 << q->ttl;
+		}
+		/* TTL 1, 2, 3 or 2, 3, 4 (traceroute -f 2): a rising series, not one odd packet. */
+		if ((ttls & 0xe) == 0xe || (ttls & 0x1c) == 0x1c) {
+			found = true;
+			*example = a;
+		}
+		start = end;
+	}
+	free(low);
+	return found;
+}
+
+static enum swap note_sides_swapped(struct case_model *cm, uint32_t guest, int host)
 {
 	if (host < 0)
-		return false;
+		return NOT_SWAPPED;
+	/* A NAT that re-originates the probes (VirtualBox, slirp) leaves no copy to compare
+	 * TTLs with; then the trace itself tells which side sent it. */
+	const struct request *probe = NULL;
+	bool guest_has_trace = false;
+	for (size_t i = 0; i < cm->traces.len && !guest_has_trace; i++)
+		guest_has_trace = cm->traces.items[i].capture == guest;
+	if (!guest_has_trace && host_holds_a_trace(cm, (uint32_t)host, &probe)) {
+		char dst[64];
+		format_addr(&probe->dst, dst);
+		struct finding *f = add_finding(
+			cm, FINDING_CAPTURES_SWAPPED, -1,
+			"The guest capture %s holds no path trace, while the host capture %s holds one: "
+			"%s probes to %s with rising TTLs from %u. A trace is sent from the guest, so the "
+			"guest and host captures look swapped.",
+			cm->captures[guest].name, cm->captures[host].name, protocol_label(probe->proto), dst,
+			probe->ttl);
+		if (f)
+			add_evidence(f, probe->capture, probe->frame, "probe in the host capture");
+		return SWAPPED_TRACE_ON_HOST;
+	}
 	size_t ahead = 0, moved = 0;
 	const struct request *example = NULL;
 	for (size_t i = 0; i < cm->requests.len; i++) {
@@ -1102,7 +1182,7 @@ static bool note_sides_swapped(struct case_model *cm, uint32_t guest, int host)
 		}
 	}
 	if (ahead < 2 || ahead * 2 <= moved)
-		return false;
+		return NOT_SWAPPED;
 	struct finding *f = add_finding(
 		cm, FINDING_CAPTURES_SWAPPED, -1,
 		"%zu of the %zu probes seen in both captures carry one TTL more in the host capture %s than in "
@@ -1115,7 +1195,7 @@ static bool note_sides_swapped(struct case_model *cm, uint32_t guest, int host)
 		add_evidence(f, cm->requests.items[example->counterpart].capture,
 			     cm->requests.items[example->counterpart].frame, "host copy, one TTL more");
 	}
-	return true;
+	return SWAPPED_TTL_AHEAD;
 }
 
 static void leave_unjudged(struct trace *t)
@@ -1154,15 +1234,21 @@ static void shell_word(const char *path, char *out, size_t size)
 	out[n] = '\0';
 }
 
-static void summarise_swapped(struct case_model *cm, uint32_t guest, int host)
+static void summarise_swapped(struct case_model *cm, uint32_t guest, int host, enum swap why)
 {
 	cm->verdict = VERDICT_INCONCLUSIVE;
 	cm->summary[0] = cm->remedy[0] = '\0';
-	append(cm->summary, sizeof cm->summary,
-	       "Inconclusive: the captures look swapped. The host capture %s sees the probes "
-	       "with one TTL more than the guest capture %s, so it saw them first; the comparison "
-	       "of the two means nothing this way round.",
-	       cm->captures[host].name, cm->captures[guest].name);
+	if (why == SWAPPED_TRACE_ON_HOST)
+		append(cm->summary, sizeof cm->summary,
+		       "Inconclusive: the captures look swapped. The path trace is in the host capture %s, "
+		       "and the guest capture %s holds none; analysed this way round, nothing can be judged.",
+		       cm->captures[host].name, cm->captures[guest].name);
+	else
+		append(cm->summary, sizeof cm->summary,
+		       "Inconclusive: the captures look swapped. The host capture %s sees the probes "
+		       "with one TTL more than the guest capture %s, so it saw them first; the comparison "
+		       "of the two means nothing this way round.",
+		       cm->captures[host].name, cm->captures[guest].name);
 	char new_guest[400], new_host[400];
 	shell_word(cm->captures[host].path ? cm->captures[host].path : cm->captures[host].name,
 		   new_guest, sizeof new_guest);
@@ -1183,7 +1269,8 @@ int diagnose_case(struct case_model *cm, uint32_t guest, int host)
 		note_answers_cut_short(cm, (uint32_t)host);
 	/* Every egress and ingress judgement assumes the sides as given: swapped, the
 	 * host capture is left out and no trace is judged. */
-	bool swapped = note_sides_swapped(cm, guest, host);
+	enum swap swap = note_sides_swapped(cm, guest, host);
+	bool swapped = swap != NOT_SWAPPED;
 	if (cm->neighbors.len)
 		qsort(cm->neighbors.items, cm->neighbors.len, sizeof *cm->neighbors.items,
 		      compare_neighbors);
@@ -1214,7 +1301,7 @@ int diagnose_case(struct case_model *cm, uint32_t guest, int host)
 	nat_family_guess(cm, guest);
 	summarise(cm, guest);
 	if (swapped)
-		summarise_swapped(cm, guest, host);
+		summarise_swapped(cm, guest, host, swap);
 	if (cut_short)
 		append(cm->remedy, sizeof cm->remedy,
 		       " Capture with whole packets (tcpdump -s 0): %zu answer%s in the guest capture "

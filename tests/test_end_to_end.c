@@ -941,6 +941,22 @@ static void swapped_captures_are_named(void **state)
 	free(host);
 	free(guest);
 	free(err);
+	/* Behind a NAT that re-originates the probes (pasta: the host sees only its own TTL-64
+	 * connections) no copy carries one TTL more; the trace is in the "host" capture. */
+	struct run pasta;
+	run_analyze(&pasta, "samples/lab/pasta-v4/traceroute-tcp/host.pcap",
+		    "samples/lab/pasta-v4/traceroute-tcp/guest.pcap");
+	assert_int_equal(pasta.rc, 0);
+	char *pasta_err = slurp_file(pasta.stderr_path, NULL);
+	assert_non_null(strstr(pasta_err, "the guest and host captures look swapped"));
+	free(pasta_err);
+	assert_int_equal(sql_int(&pasta, "SELECT count(*) FROM findings WHERE kind = 'capture.sides_swapped'"
+					 " AND text LIKE '%holds no path trace, while the host capture guest.pcap holds one%'"),
+			 1);
+	assert_int_equal(sql_int(&pasta, "SELECT count(*) FROM case_info WHERE summary LIKE"
+					 " 'Inconclusive: the captures look swapped. The path trace is in the host capture%'"),
+			 1);
+	remove_temp_dir(pasta.dir);
 	/* ...and the right way round, no such finding. */
 	struct run ok;
 	run_analyze(&ok, "samples/slirp/guest.pcap", "samples/slirp/host.pcap");
