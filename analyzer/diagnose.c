@@ -825,6 +825,32 @@ static void sources_text(const struct sources *s, char *out, size_t size)
 		append(out, size, " and other guests");
 }
 
+static int compare_addrs(const void *a, const void *b)
+{
+	return ip_addr_compare(a, b);
+}
+
+/* Distinct destinations of the guest's reset traces, less one (the example's); 0 without memory. */
+static size_t other_reset_destinations(const struct case_model *cm, uint32_t guest)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < cm->traces.len; i++)
+		n += cm->traces.items[i].capture == guest && cm->traces.items[i].verdict == VERDICT_TTL_RESET;
+	struct ip_addr *dsts = malloc((n ? n : 1) * sizeof *dsts);
+	if (!dsts)
+		return 0;
+	n = 0;
+	for (size_t i = 0; i < cm->traces.len; i++)
+		if (cm->traces.items[i].capture == guest && cm->traces.items[i].verdict == VERDICT_TTL_RESET)
+			dsts[n++] = cm->traces.items[i].dst;
+	qsort(dsts, n, sizeof *dsts, compare_addrs);
+	size_t distinct = 0;
+	for (size_t i = 0; i < n; i++)
+		distinct += i == 0 || !ip_addr_equal(&dsts[i], &dsts[i - 1]);
+	free(dsts);
+	return distinct ? distinct - 1 : 0;
+}
+
 static void summarise(struct case_model *cm, uint32_t guest)
 {
 	unsigned reset = 0, healthy = 0, unknown = 0;
@@ -886,6 +912,10 @@ static void summarise(struct case_model *cm, uint32_t guest)
 		if (hidden_known)
 			append(cm->summary, sizeof cm->summary, " while %d more hop%s lie on the real path",
 			       hidden, hidden == 1 ? "" : "s");
+		size_t others = other_reset_destinations(cm, guest);
+		if (others)
+			append(cm->summary, sizeof cm->summary, " (and the traces to %zu other destination%s are cut short alike)",
+			       others, others == 1 ? "" : "s");
 		append(cm->summary, sizeof cm->summary,
 		       ". This is what a hypervisor NAT (VirtualBox NAT, QEMU/slirp user networking, VMware or Parallels shared networking) does: it re-originates the packets.");
 		if (cm->nat_family)

@@ -477,6 +477,30 @@ static void routers_quoting_the_sent_ttl_are_routers(void **state)
 	assert_int_equal(s->cm.traces.items[0].verdict, VERDICT_NO_TTL_RESET);
 }
 
+/* Two destinations cut short alike: the summary gives one as the example and counts the other. */
+static void every_reset_destination_is_counted(void **state)
+{
+	struct scenario *s = *state;
+	const char *dsts[] = { "203.0.113.10", "198.51.100.200" };
+	for (int d = 0; d < 2; d++) {
+		for (uint8_t ttl = 1; ttl <= 3; ttl++) {
+			struct probe_spec p = tcp_probe(ttl);
+			p.dst = dsts[d];
+			p.sport = (uint16_t)(p.sport + 100 * d);
+			probe(s, &p);
+			if (ttl == 1)
+				router_says(s, &p, "192.0.2.1", 64, 0);
+			else
+				destination_answers(s, &p, 64);
+		}
+		s->ts += 2000000000;
+	}
+	diagnose(s);
+	assert_int_equal(s->cm.verdict, VERDICT_TTL_RESET);
+	assert_non_null(strstr(s->cm.summary, "so 203.0.113.10 seems to answer after only 2 hops"));
+	assert_non_null(strstr(s->cm.summary, "(and the traces to 1 other destination are cut short alike)"));
+}
+
 /* A NAT that drops what expires at it: TTL 1 unanswered, the destination at TTL 2 with TTL 64. */
 static void silent_first_hop_then_destination(void **state)
 {
@@ -1126,6 +1150,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(answer_ttl_betrays_the_distance, setup, teardown),
 		cmocka_unit_test_setup_teardown(host_proof_beats_an_answer_ttl_guess, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_shorter_trace_is_no_witness, setup, teardown),
+		cmocka_unit_test_setup_teardown(every_reset_destination_is_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(rebuilt_time_exceeded_have_one_outer_ttl, setup, teardown),
 		cmocka_unit_test_setup_teardown(routers_quoting_the_sent_ttl_are_routers, setup, teardown),
 		cmocka_unit_test_setup_teardown(routed_host_rewriting_the_ttl_is_a_hop, setup, teardown),
