@@ -351,6 +351,7 @@ COLUMNS = ["scenario", "ip_version", "tool", "protocol", "capture", "side", "int
            "pair_capture", "frames",
            "guest_address", "target_address", "probe_source_in_capture", "true_router_hops",
            "true_hop_addresses", "true_distance", "expected_verdict", "expected_direction", "expected_reset_ttl",
+           "expected_ingress_ttl",
            "expected_verdict_guest_only", "expected_hops_as_printed", "probe_ttls_in_capture",
            "linktype", "timestamp_precision", "file_format", "packets", "tool_output", "command",
            "notes", "host_capture_point"]
@@ -550,6 +551,12 @@ def legacy_rows(samples):
     return rows
 
 
+# The TTL (hop limit) the lab's nft rules give everything sent to the guest: the
+# inbound half of a reset, which tells the classic NAT mode from a NAT Network.
+# The other scenarios set none (the user-space NATs' own TTLs are the software's).
+INGRESS_SET_BY_LAB = {"nat-classic": "64", "nat-network": "255"}
+
+
 def true_distance(scenario, router_hops):
     """The TTL a probe needs to reach the target when its TTL is kept: the
     routers, then the target. libslirp adds one hop of its own: it sends UDP on
@@ -575,6 +582,8 @@ def main():
         rows += lab_rows(a.samples, warnings, facts_by_dir[subdir], subdir)
     for row in rows:
         row["true_distance"] = true_distance(row["scenario"], row["true_router_hops"])
+        row["expected_ingress_ttl"] = (INGRESS_SET_BY_LAB.get(row["scenario"], "")
+                                       if row["side"] == "guest" else "")
     with open(os.path.join(a.samples, "manifest.tsv"), "w", newline="") as f:
         w = csv.DictWriter(f, COLUMNS, delimiter="\t", lineterminator="\n")
         w.writeheader()

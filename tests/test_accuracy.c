@@ -158,6 +158,8 @@ static void found_trace(xmlDocPtr doc, const char *protocol, const char *source,
 	char *direction = xpath_string(doc, expr);
 	snprintf(expr, sizeof expr, "string(%s/@reset-ttl)", base);
 	char *reset = xpath_string(doc, expr);
+	snprintf(expr, sizeof expr, "string(%s/@ingress-ttl)", base);
+	char *ingress = xpath_string(doc, expr);
 	snprintf(expr, sizeof expr, "string(%s/@true-distance)", base);
 	char *distance = xpath_string(doc, expr);
 	snprintf(expr, sizeof expr, "string(count(%s/hop[@destination='true']))", base);
@@ -178,8 +180,9 @@ static void found_trace(xmlDocPtr doc, const char *protocol, const char *source,
 		snprintf(hops + used, sizeof hops - used, "%s%s", i > 1 ? "," : "", addr[0] ? addr : "*");
 		free(addr);
 	}
-	snprintf(out, size, "%s\t%s\t%s\t%s\t%s", verdict[0] ? verdict : "(no trace)", direction, reset,
-		 hops, distance_found);
+	snprintf(out, size, "%s\t%s\t%s\t%s\t%s\t%s", verdict[0] ? verdict : "(no trace)", direction, reset,
+		 hops, distance_found, ingress);
+	free(ingress);
 	free(destination_hops);
 	free(verdict);
 	free(direction);
@@ -230,9 +233,9 @@ static void check_row(const struct table *m, size_t row, bool with_host, struct 
 	char found[1400];
 	found_trace(doc, cell(m, row, "protocol"), cell(m, row, "probe_source_in_capture"),
 		    cell(m, row, "target_address"), found, sizeof found);
-	char *fields[5] = { (char *)"", (char *)"", (char *)"", (char *)"", (char *)"" };
+	char *fields[6] = { (char *)"", (char *)"", (char *)"", (char *)"", (char *)"", (char *)"" };
 	size_t n;
-	split_line(found, fields, 5, &n);
+	split_line(found, fields, 6, &n);
 	const char *want_verdict = with_host ? cell(m, row, "expected_verdict")
 					     : cell(m, row, "expected_verdict_guest_only");
 	/* traceroute prints link-local hops with their zone ("fe80::2%tap0"); the packet has none. */
@@ -271,6 +274,11 @@ static void check_row(const struct table *m, size_t row, bool with_host, struct 
 	    strcmp(fields[4], cell(m, row, "true_distance")))
 		snprintf(problems + strlen(problems), sizeof problems - strlen(problems),
 			 " true-distance '%s' (want '%s');", fields[4], cell(m, row, "true_distance"));
+	/* The TTL the lab gives everything sent to the guest: known from the guest capture alone. */
+	const char *want_ingress = cell(m, row, "expected_ingress_ttl");
+	if (want_ingress[0] && !strcmp(want_verdict, "ttl-reset") && strcmp(fields[5], want_ingress))
+		snprintf(problems + strlen(problems), sizeof problems - strlen(problems),
+			 " ingress-ttl '%s' (want '%s');", fields[5], want_ingress);
 	if (want_hops[0] && strcmp(fields[3], want_hops))
 		snprintf(problems + strlen(problems), sizeof problems - strlen(problems),
 			 " hops %s (want %s);", fields[3], want_hops);
