@@ -193,10 +193,11 @@ static void print_protocol_lines(const struct case_model *cm, FILE *out)
 		ip_addr_format(&t->dst, dst, sizeof dst);
 		fprintf(out, "  trace %zu: %-4s %s -> %s: %s", i + 1, protocol_name(t->proto), src, dst,
 			verdict_name(t->verdict));
+		const char *ttl = t->dst.family == 6 ? "hop limit" : "TTL";
 		if (t->reset_ttl >= 0)
-			fprintf(out, " (reset to TTL %d, %s)", t->reset_ttl, direction_name(t->direction));
+			fprintf(out, " (reset to %s %d, %s)", ttl, t->reset_ttl, direction_name(t->direction));
 		else if (t->verdict == VERDICT_TTL_RESET && t->ingress_ttl >= 0)
-			fprintf(out, " (%s; answers arrive with TTL %d)", direction_name(t->direction),
+			fprintf(out, " (%s; answers arrive with %s %d)", direction_name(t->direction), ttl,
 				t->ingress_ttl);
 		else if (t->verdict == VERDICT_TTL_RESET)
 			fprintf(out, " (%s)", direction_name(t->direction));

@@ -24,6 +24,37 @@ static bool is_initial_ttl(int ttl)
 	return ttl == 64 || ttl == 128 || ttl == 255;
 }
 
+/*
+ * IPv6 calls the TTL the hop limit. The sentences about a trace say "TTL";
+ * for an IPv6 trace they are reworded once written. Only per-trace texts go
+ * through here, whose arguments are addresses, protocols and numbers, never
+ * a name from the input that could hold the letters.
+ */
+static void reword_for_ipv6(char *text, size_t size)
+{
+	char out[1024];
+	size_t n = 0;
+	for (const char *p = text; *p && n + 1 < sizeof out; p++) {
+		if (!strncmp(p, "TTL", 3) && n + sizeof "hop limit" < sizeof out) {
+			memcpy(out + n, "hop limit", sizeof "hop limit" - 1);
+			n += sizeof "hop limit" - 1;
+			p += 2;
+		} else {
+			out[n++] = *p;
+		}
+	}
+	/* Cut to fit, as the writers of these texts cut theirs. */
+	if (n >= size)
+		n = size - 1;
+	memcpy(text, out, n);
+	text[n] = '\0';
+}
+
+static bool trace_is_ipv6(const struct case_model *cm, int32_t trace)
+{
+	return trace >= 0 && (size_t)trace < cm->traces.len && cm->traces.items[trace].dst.family == 6;
+}
+
 static struct finding *add_finding(struct case_model *cm, enum finding_kind kind, int32_t trace,
 				   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
@@ -40,6 +71,8 @@ static struct finding *add_finding(struct case_model *cm, enum finding_kind kind
 	va_start(ap, fmt);
 	vsnprintf(f->text, sizeof f->text, fmt, ap);
 	va_end(ap);
+	if (trace_is_ipv6(cm, trace))
+		reword_for_ipv6(f->text, sizeof f->text);
 	return f;
 }
 
@@ -678,7 +711,16 @@ static void check_path(struct case_model *cm, int32_t ti, int32_t other, int hos
 
 /* What the host capture shows (egress_constant, egress_preserved) is certain and
  * check_path guesses only without it, so no guess can overrule it. */
+static void decide_verdict(struct trace *t, const struct signals *s);
+
 static void decide(struct trace *t, const struct signals *s)
+{
+	decide_verdict(t, s);
+	if (t->dst.family == 6)
+		reword_for_ipv6(t->reason, sizeof t->reason);
+}
+
+static void decide_verdict(struct trace *t, const struct signals *s)
 {
 	bool egress = s->egress_constant || s->early_answer || s->gateway_then_destination ||
 		      s->off_link_first_hop || s->quote_above_sent;

@@ -247,16 +247,23 @@ static void fact_ttl(FILE *out, const char *name, int value)
 	fact(out, name, buf);
 }
 
+/* IPv6 calls the TTL the hop limit: the words for a trace's own values follow its family. */
+static const char *per_family(const struct trace *t, const char *ipv4, const char *ipv6)
+{
+	return t->dst.family == 6 ? ipv6 : ipv4;
+}
+
 static void write_trace_facts(FILE *out, const struct case_model *cm, const struct trace *t)
 {
 	char buf[160];
 	raw(out, "<dl class=\"facts\">\n");
-	fact_ttl(out, "Reset to TTL", t->reset_ttl);
+	fact_ttl(out, per_family(t, "Reset to TTL", "Reset to hop limit"), t->reset_ttl);
 	if (t->direction != DIRECTION_UNKNOWN)
 		fact(out, "Direction", direction_name(t->direction));
-	fact_ttl(out, "TTL leaving the host", t->egress_ttl);
-	fact_ttl(out, "TTL of answers at the guest", t->ingress_ttl);
-	fact_ttl(out, "True distance (TTL)", t->true_distance);
+	fact_ttl(out, per_family(t, "TTL leaving the host", "Hop limit leaving the host"), t->egress_ttl);
+	fact_ttl(out, per_family(t, "TTL of answers at the guest", "Hop limit of answers at the guest"),
+		 t->ingress_ttl);
+	fact_ttl(out, per_family(t, "True distance (TTL)", "True distance (hop limit)"), t->true_distance);
 	if (t->confidence && t->confidence[0])
 		fact(out, "Confidence", t->confidence);
 	if (t->rebuilt_from_replies)
@@ -271,7 +278,11 @@ static void write_trace_facts(FILE *out, const struct case_model *cm, const stru
 	snprintf(buf, sizeof buf, "%u\xe2\x80\x93%u", t->hops.len ? t->hops.items[0].ttl : 1u,
 		 t->max_ttl);
 	/* A trace rebuilt from answers has no probes: its TTLs are estimated from the answers. */
-	fact(out, t->rebuilt_from_replies ? "TTLs (estimated from the answers)" : "TTLs probed", buf);
+	fact(out,
+	     t->rebuilt_from_replies ? per_family(t, "TTLs (estimated from the answers)",
+						   "Hop limits (estimated from the answers)")
+				     : per_family(t, "TTLs probed", "Hop limits probed"),
+	     buf);
 	raw(out, "<div>");
 	element(out, "dt", NULL, "Capture");
 	raw(out, "<dd>");
@@ -322,9 +333,15 @@ static void write_hop_row(FILE *out, const struct trace *t, const struct hop *h)
 static void write_hop_table(FILE *out, const struct trace *t)
 {
 	raw(out, "<table class=\"hops\">\n<thead><tr>");
-	static const char *const heads[] = {"TTL",       "Address",    "Answers",
-					    "Reply",     "Reply TTL",  "Quoted TTL",
-					    "RTT ms",    "Probe frame", "Reply frame"};
+	const char *const heads[] = { per_family(t, "TTL", "Hop limit"),
+				      "Address",
+				      "Answers",
+				      "Reply",
+				      per_family(t, "Reply TTL", "Reply hop limit"),
+				      per_family(t, "Quoted TTL", "Quoted hop limit"),
+				      "RTT ms",
+				      "Probe frame",
+				      "Reply frame" };
 	for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++)
 		element(out, "th", NULL, heads[i]);
 	raw(out, "</tr></thead>\n<tbody>\n");
@@ -350,7 +367,8 @@ static void write_raw_row(FILE *out, const struct case_model *cm, const struct t
 	cell_u64(out, r->ip_id);
 	if (r->counterpart >= 0 && (size_t)r->counterpart < cm->requests.len) {
 		const struct request *copy = &cm->requests.items[r->counterpart];
-		snprintf(buf, sizeof buf, "%" PRIu64 " (TTL %u)", copy->frame, copy->ttl);
+		snprintf(buf, sizeof buf, "%" PRIu64 " (%s %u)", copy->frame, per_family(t, "TTL", "hop limit"),
+			 copy->ttl);
 		element(out, "td", "num", buf);
 	} else {
 		element(out, "td", "num muted", "\xe2\x80\x93");
@@ -391,9 +409,18 @@ static void write_raw_probes(FILE *out, const struct case_model *cm, const struc
 	raw(out, "<details class=\"raw\">\n<summary>");
 	textf(out, "All %zu probes of this trace and their answers", in_capture);
 	raw(out, "</summary>\n<table class=\"raw-probes\">\n<thead><tr>");
-	static const char *const heads[] = {"Probe frame", "+ms",       "TTL",   "IP ID",
-					    "Host copy",   "Reply frame", "From", "Reply",
-					    "Reply TTL",   "Quoted TTL", "RTT ms", "Matched by"};
+	const char *const heads[] = { "Probe frame",
+				      "+ms",
+				      per_family(t, "TTL", "Hop limit"),
+				      "IP ID",
+				      "Host copy",
+				      "Reply frame",
+				      "From",
+				      "Reply",
+				      per_family(t, "Reply TTL", "Reply hop limit"),
+				      per_family(t, "Quoted TTL", "Quoted hop limit"),
+				      "RTT ms",
+				      "Matched by" };
 	for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++)
 		element(out, "th", NULL, heads[i]);
 	raw(out, "</tr></thead>\n<tbody>\n");

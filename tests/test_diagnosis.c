@@ -501,6 +501,36 @@ static void every_reset_destination_is_counted(void **state)
 	assert_non_null(strstr(s->cm.summary, "(and the traces to 1 other destination are cut short alike)"));
 }
 
+/* IPv6 calls it the hop limit: a trace's reason and findings say so, never "TTL". */
+static void ipv6_traces_are_worded_with_the_hop_limit(void **state)
+{
+	struct scenario *s = *state;
+	for (uint8_t ttl = 1; ttl <= 3; ttl++) {
+		struct probe_spec p = tcp_probe(ttl);
+		p.src = "2001:db8:1::15";
+		p.dst = "2001:db8:113::10";
+		probe(s, &p);
+		if (ttl == 1)
+			router_says(s, &p, "2001:db8:1::1", 64, 0);
+		else
+			destination_answers(s, &p, 64);
+	}
+	diagnose(s);
+	const struct trace *t = &s->cm.traces.items[0];
+	assert_int_equal(t->verdict, VERDICT_TTL_RESET);
+	assert_non_null(strstr(t->reason, "did not keep their hop limit"));
+	assert_null(strstr(t->reason, "TTL"));
+	size_t worded = 0;
+	for (size_t i = 0; i < s->cm.findings.len; i++) {
+		const struct finding *f = &s->cm.findings.items[i];
+		if (f->trace != 0)
+			continue;
+		assert_null(strstr(f->text, "TTL"));
+		worded += strstr(f->text, "hop limit") != NULL;
+	}
+	assert_true(worded > 0);
+}
+
 /* A NAT that drops what expires at it: TTL 1 unanswered, the destination at TTL 2 with TTL 64. */
 static void silent_first_hop_then_destination(void **state)
 {
@@ -1150,6 +1180,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(answer_ttl_betrays_the_distance, setup, teardown),
 		cmocka_unit_test_setup_teardown(host_proof_beats_an_answer_ttl_guess, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_shorter_trace_is_no_witness, setup, teardown),
+		cmocka_unit_test_setup_teardown(ipv6_traces_are_worded_with_the_hop_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(every_reset_destination_is_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(rebuilt_time_exceeded_have_one_outer_ttl, setup, teardown),
 		cmocka_unit_test_setup_teardown(routers_quoting_the_sent_ttl_are_routers, setup, teardown),

@@ -648,6 +648,26 @@ static void failed_store_keeps_the_earlier_case_and_no_report(void **state)
 	remove_temp_dir(r.dir);
 }
 
+/* An IPv6 trace's own values are worded with the hop limit on the terminal and in the page. */
+static void ipv6_trace_says_hop_limit(void **state)
+{
+	(void)state;
+	struct run r;
+	run_analyze(&r, "samples/lab/nat-classic-v6/traceroute-tcp/guest.pcap",
+		    "samples/lab/nat-classic-v6/traceroute-tcp/host.pcap");
+	assert_int_equal(r.rc, 0);
+	char *said = slurp_file(r.stdout_path, NULL);
+	assert_non_null(strstr(said, "ttl-reset (reset to hop limit 64, both)"));
+	free(said);
+	char path[700];
+	snprintf(path, sizeof path, "%s/report.html", r.out);
+	char *html = slurp_file(path, NULL);
+	assert_non_null(strstr(html, "Reset to hop limit"));
+	assert_non_null(strstr(html, "<th>Quoted hop limit</th>"));
+	free(html);
+	remove_temp_dir(r.dir);
+}
+
 /* Bytes below space or DEL: what must never reach a terminal raw (README: names are escaped). */
 static bool has_control_bytes(const char *s)
 {
@@ -1147,6 +1167,7 @@ int main(void)
 		cmocka_unit_test(capture_cut_mid_record),
 		cmocka_unit_test(reset_without_any_answer_is_worded_so),
 		cmocka_unit_test(unwritable_output),
+		cmocka_unit_test(ipv6_trace_says_hop_limit),
 		cmocka_unit_test(capture_cut_inside_the_first_record),
 		cmocka_unit_test(failed_store_keeps_the_earlier_case_and_no_report),
 		cmocka_unit_test(failed_rename_keeps_the_earlier_case),
