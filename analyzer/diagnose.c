@@ -779,7 +779,8 @@ static void decide_verdict(struct trace *t, const struct signals *s)
 	}
 	t->verdict = VERDICT_INCONCLUSIVE;
 	t->confidence = "";
-	t->direction = DIRECTION_UNKNOWN;
+	/* Re-originated answers are seen whatever the probes did: that much is known. */
+	t->direction = s->zero_hop_reply ? DIRECTION_INGRESS : DIRECTION_UNKNOWN;
 	if (t->answered == 0)
 		snprintf(t->reason, sizeof t->reason,
 			 "No probe got an answer, so nothing shows whether the TTL was kept.");
@@ -790,6 +791,9 @@ static void decide_verdict(struct trace *t, const struct signals *s)
 	else if (s->silent_after_gateway)
 		snprintf(t->reason, sizeof t->reason,
 			 "Only the gateway answered, at TTL 1, and nothing after: a NAT that swallows the ICMP errors, or a firewall behind the gateway. A TCP trace, or a host-side capture, would tell.");
+	else if (s->zero_hop_reply)
+		snprintf(t->reason, sizeof t->reason,
+			 "The answers were re-originated near the guest (they arrive with an initial TTL), so their TTL tells nothing of the path, and no router answered to show whether the probes kept theirs; add a host-side capture or a trace with another protocol.");
 	else
 		snprintf(t->reason, sizeof t->reason,
 			 "The answers neither show routers in order nor a reset; add a host-side capture or a trace with another protocol.");

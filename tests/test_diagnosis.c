@@ -531,6 +531,28 @@ static void ipv6_traces_are_worded_with_the_hop_limit(void **state)
 	assert_true(worded > 0);
 }
 
+/*
+ * traceroute -f 3 behind a NAT: every probe answered by the destination with an
+ * initial TTL. The answers were re-originated (ingress), but nothing shows what the
+ * probes did: inconclusive, and the reason says what is known.
+ */
+static void reoriginated_answers_alone_are_said_so(void **state)
+{
+	struct scenario *s = *state;
+	for (uint8_t ttl = 3; ttl <= 5; ttl++) {
+		struct probe_spec p = tcp_probe(ttl);
+		p.src = "10.0.2.15";
+		probe(s, &p);
+		destination_answers(s, &p, 64);
+	}
+	diagnose(s);
+	const struct trace *t = &s->cm.traces.items[0];
+	assert_int_equal(t->verdict, VERDICT_INCONCLUSIVE);
+	assert_int_equal(t->direction, DIRECTION_INGRESS);
+	assert_true(has_finding(&s->cm, FINDING_ZERO_HOP_REPLY));
+	assert_non_null(strstr(t->reason, "The answers were re-originated near the guest"));
+}
+
 /* A NAT that drops what expires at it: TTL 1 unanswered, the destination at TTL 2 with TTL 64. */
 static void silent_first_hop_then_destination(void **state)
 {
@@ -1180,6 +1202,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(answer_ttl_betrays_the_distance, setup, teardown),
 		cmocka_unit_test_setup_teardown(host_proof_beats_an_answer_ttl_guess, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_shorter_trace_is_no_witness, setup, teardown),
+		cmocka_unit_test_setup_teardown(reoriginated_answers_alone_are_said_so, setup, teardown),
 		cmocka_unit_test_setup_teardown(ipv6_traces_are_worded_with_the_hop_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(every_reset_destination_is_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(rebuilt_time_exceeded_have_one_outer_ttl, setup, teardown),
