@@ -974,6 +974,8 @@ static void summarise(struct case_model *cm, uint32_t guest)
 			append(cm->summary, sizeof cm->summary, " %s traces could not be judged.", unjudged);
 		append(cm->remedy, sizeof cm->remedy,
 		       "Put the VM's network adapter in bridged mode (or use the host's own NAT, which keeps the TTL), or run the path trace from the host.");
+		if (cm->nat_remedy)
+			append(cm->remedy, sizeof cm->remedy, " %s", cm->nat_remedy);
 		if (healthy)
 			append(cm->remedy, sizeof cm->remedy,
 			       " Until then, trust the %s traces from this VM, not the %s ones.", fine,

@@ -275,6 +275,7 @@ struct case_model {
 	enum verdict verdict;
 	const char *nat_family; /* the hypervisor NAT the guest seems to sit behind, or NULL */
 	const char *nat_confidence; /* "likely" or "possible" */
+	const char *nat_remedy; /* how to stop that NAT from resetting the TTL, or NULL */
 	char summary[1024];    /* the verdict in plain words */
 	char remedy[1024];     /* what to do about it */
 };

@@ -35,6 +35,19 @@ static const char *const family_names[FAMILY_COUNT] = {
 	[FAMILY_PASTA] = "pasta (passt), podman's rootless networking",
 };
 
+/* Where each product's user turns its NAT off, in its own words. */
+static const char *const family_remedies[FAMILY_COUNT] = {
+	[FAMILY_VIRTUALBOX] = "In VirtualBox: the VM's Settings, Network, \"Attached to: Bridged Adapter\".",
+	[FAMILY_VIRTUALBOX_NAT_NETWORK] =
+		"In VirtualBox: the VM's Settings, Network, \"Attached to: Bridged Adapter\".",
+	[FAMILY_SLIRP] = "With QEMU: a tap or bridge netdev instead of -netdev user; with rootless podman "
+			 "or docker: --network=host, or run the trace on the host.",
+	[FAMILY_VMWARE] = "In VMware: the VM's network adapter set to \"Bridged\".",
+	[FAMILY_PARALLELS] = "In Parallels: the VM's network source set to \"Bridged Network\".",
+	[FAMILY_HYPERV] = NULL, /* its NAT routes: nothing to turn off */
+	[FAMILY_PASTA] = "With rootless podman: --network=host, or run the trace on the host.",
+};
+
 /*
  * VirtualBox "NAT Network" and Parallels "Shared Network" behave alike (FIELD-NOTES.md:
  * nothing expires at the host, answers reach the guest with TTL 255). Where only that
@@ -43,15 +56,20 @@ static const char *const family_names[FAMILY_COUNT] = {
 static const struct family_pair {
 	enum family a, b;
 	const char *name, *by_behaviour; /* both named; and why, for the summary */
+	const char *remedies;             /* what to do in either */
 } family_pairs[] = {
 	{ FAMILY_VIRTUALBOX_NAT_NETWORK, FAMILY_PARALLELS,
 	  "VirtualBox NAT Network or Parallels Shared Network",
 	  "VirtualBox NAT Network or Parallels Shared Network (the behaviour matches: "
-	  "no time exceeded for TTL 1, answers reach the guest with TTL 255)" },
+	  "no time exceeded for TTL 1, answers reach the guest with TTL 255)",
+	  "In VirtualBox: the VM's Settings, Network, \"Attached to: Bridged Adapter\"; in Parallels: "
+	  "the VM's network source set to \"Bridged Network\"." },
 	/* Their classic NAT modes behave alike too (README's problem statement). */
 	{ FAMILY_VIRTUALBOX, FAMILY_VMWARE, "VirtualBox NAT or VMware NAT",
 	  "VirtualBox NAT or VMware NAT (the behaviour matches: TTL 1 expires at the gateway, "
-	  "TTL 2 reaches the destination)" },
+	  "TTL 2 reaches the destination)",
+	  "In VirtualBox: the VM's Settings, Network, \"Attached to: Bridged Adapter\"; in VMware: the "
+	  "VM's network adapter set to \"Bridged\"." },
 };
 
 
@@ -366,6 +384,12 @@ void nat_family_guess(struct case_model *cm, uint32_t guest)
 	bool both = pair != NULL;
 	const char *name = both ? pair->name : family_names[best];
 	cm->nat_family = both ? pair->by_behaviour : family_names[best];
+	/* Both products named: the two remedies, unless they are one. */
+	if (both && family_remedies[pair->a] && family_remedies[pair->b] &&
+	    strcmp(family_remedies[pair->a], family_remedies[pair->b]))
+		cm->nat_remedy = pair->remedies;
+	else
+		cm->nat_remedy = family_remedies[best];
 	/* These NATs all re-originate TCP (Hyper-V's is a kernel NAT that routes): a TCP
 	 * trace that kept its TTL speaks against them, whatever their defaults say. */
 	bool tcp_kept = false;

@@ -30,7 +30,7 @@ static const char shared_networks[] = "VirtualBox NAT Network or Parallels Share
 /* The lab's captures, through the built ttlsleuth: the report's nat-family, nat-confidence,
  * summary and nat.family finding. */
 struct named {
-	char *family, *confidence, *summary, *finding;
+	char *family, *confidence, *summary, *finding, *remedy;
 };
 
 static char *xpath_string(xmlDocPtr doc, const char *expr)
@@ -68,6 +68,7 @@ static struct named analyse(const char *guest, const char *host)
 		xpath_string(doc, "string(/report/diagnosis/@nat-confidence)"),
 		xpath_string(doc, "string(/report/diagnosis/summary)"),
 		xpath_string(doc, "string(/report/findings/finding[@kind='nat.family']/text)"),
+		xpath_string(doc, "string(/report/diagnosis/remedy)"),
 	};
 	xmlFreeDoc(doc);
 	free(g);
@@ -82,6 +83,7 @@ static void named_free(struct named *n)
 	free(n->confidence);
 	free(n->summary);
 	free(n->finding);
+	free(n->remedy);
 }
 
 static bool starts_with(const char *s, const char *prefix)
@@ -196,6 +198,10 @@ static void nat_mode_is_named_by_its_behaviour(void **state)
 		  "VirtualBox NAT or VMware NAT (the behaviour matches: TTL 1 expires at the gateway, TTL 2 "
 		  "reaches the destination)", "possible" },
 	};
+	/* Both named, both products' switches told. */
+	struct named both = analyse(cases[3].guest, cases[3].host);
+	assert_non_null(strstr(both.remedy, "in VMware: the VM's network adapter set to \"Bridged\"."));
+	named_free(&both);
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct named n = analyse(cases[i].guest, cases[i].host);
 		if (strcmp(n.family, cases[i].family) || strcmp(n.confidence, cases[i].confidence))
@@ -297,6 +303,8 @@ static void virtualbox_nic_behind_a_nat_network(void **state)
 	assert_string_equal(s->cm.nat_family, "VirtualBox NAT Network");
 	assert_string_equal(s->cm.nat_confidence, "possible");
 	assert_non_null(strstr(s->cm.summary, "The guest's network may be VirtualBox NAT Network."));
+	/* ...and what to change, in VirtualBox's own words. */
+	assert_non_null(strstr(s->cm.remedy, "In VirtualBox: the VM's Settings, Network, \"Attached to: Bridged Adapter\"."));
 	/* The finding names the frames the behaviour rests on: the TTL-1 SYN and its SYN-ACK. */
 	const struct finding *f = NULL;
 	for (size_t i = 0; i < s->cm.findings.len; i++)
