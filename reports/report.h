@@ -10,6 +10,12 @@
 
 #include "analyzer/model.h"
 
+/*
+ * Readies the writers to run on another thread than the first: libxml2 wants
+ * its one-time set-up done on the main thread before any other uses it.
+ */
+void report_init(void);
+
 /* The XML report described by reports/report.xsd. 0, or -1 on a write error. */
 int report_write_xml(const struct case_model *cm, FILE *out);
 

@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 
+#include <libxml/parser.h>
 #include <libxml/xmlwriter.h>
 
 #include "reports/common.h"
@@ -340,6 +341,11 @@ static void write_report(struct xml_out *x, const struct case_model *cm)
 		check(x, xmlTextWriterEndDocument(x->w));
 	if (!x->failed)
 		check(x, xmlTextWriterFlush(x->w));
+}
+
+void report_init(void)
+{
+	xmlInitParser();
 }
 
 int report_write_xml(const struct case_model *cm, FILE *out)

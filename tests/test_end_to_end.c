@@ -600,7 +600,7 @@ static void failed_rename_keeps_the_earlier_case(void **state)
 }
 
 /*
- * The store is written on its own thread while the reports are written: when
+ * The reports are written on a second thread while the store is written: when
  * only the store fails, its error is the one told, the reports written
  * meanwhile are thrown away, and the earlier case stays whole.
  */
