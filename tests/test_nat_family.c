@@ -335,6 +335,23 @@ static void parallels_shared_network(void **state)
 	assert_string_equal(s->cm.nat_confidence, "likely");
 }
 
+/* A healthy TCP trace from guest through its gateway and one more router, then the destination. */
+static void routed_tcp_trace(struct scenario *s, const char *guest, const char *gateway_ip, const uint8_t nic[6],
+			     const uint8_t gateway[6])
+{
+	for (uint8_t ttl = 1; ttl <= 3; ttl++) {
+		struct probe_spec p = { guest, "203.0.113.10", ttl, (uint16_t)(0x1000 + ttl), (uint16_t)(40000 + ttl),
+					80,    0x10000000u + ttl, 6 };
+		uint8_t b[128];
+		feed_ethernet(s, nic, gateway, b, build_probe(&p, b, sizeof b));
+		size_t n = ttl < 3 ? build_icmp_error(&p, ttl == 1 ? gateway_ip : "198.51.100.1",
+						      (uint8_t)(65 - ttl), 11, 0, 1, b, sizeof b)
+				   : build_answer(&p, 62, b, sizeof b);
+		feed_ethernet(s, gateway, nic, b, n);
+	}
+	diagnose(s);
+}
+
 /* VirtualBox NAT mode itself keeps its name: the NIC prefix alone says VirtualBox, and
  * without the NAT Network behaviour it stays the NAT mode it was named before. */
 static void virtualbox_nic_alone_stays_nat_mode(void **state)
@@ -342,17 +359,7 @@ static void virtualbox_nic_alone_stays_nat_mode(void **state)
 	struct scenario *s = *state;
 	const uint8_t nic[6] = { 0x08, 0x00, 0x27, 0x4e, 0x11, 0x22 };
 	const uint8_t gateway[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
-	for (uint8_t ttl = 1; ttl <= 3; ttl++) {
-		struct probe_spec p = { "192.0.2.10",     "203.0.113.10", ttl, (uint16_t)(0x1000 + ttl),
-					(uint16_t)(40000 + ttl), 80,    0x10000000u + ttl, 6 };
-		uint8_t b[128];
-		feed_ethernet(s, nic, gateway, b, build_probe(&p, b, sizeof b));
-		size_t n = ttl < 3 ? build_icmp_error(&p, ttl == 1 ? "192.0.2.1" : "198.51.100.1",
-						      (uint8_t)(65 - ttl), 11, 0, 1, b, sizeof b)
-				   : build_answer(&p, 62, b, sizeof b);
-		feed_ethernet(s, gateway, nic, b, n);
-	}
-	diagnose(s);
+	routed_tcp_trace(s, "192.0.2.10", "192.0.2.1", nic, gateway);
 	assert_non_null(s->cm.nat_family);
 	assert_string_equal(s->cm.nat_family, "VirtualBox NAT");
 }
@@ -364,17 +371,7 @@ static void kept_tcp_ttl_speaks_against_the_defaults(void **state)
 	struct scenario *s = *state;
 	const uint8_t nic[6] = { 0x08, 0x00, 0x27, 0x4e, 0x11, 0x22 };
 	const uint8_t gateway[6] = { 0x52, 0x54, 0x00, 0x12, 0x35, 0x02 };
-	for (uint8_t ttl = 1; ttl <= 3; ttl++) {
-		struct probe_spec p = { "10.0.2.15",      "203.0.113.10", ttl, (uint16_t)(0x1000 + ttl),
-					(uint16_t)(40000 + ttl), 80,    0x10000000u + ttl, 6 };
-		uint8_t b[128];
-		feed_ethernet(s, nic, gateway, b, build_probe(&p, b, sizeof b));
-		size_t n = ttl < 3 ? build_icmp_error(&p, ttl == 1 ? "10.0.2.2" : "198.51.100.1",
-						      (uint8_t)(65 - ttl), 11, 0, 1, b, sizeof b)
-				   : build_answer(&p, 62, b, sizeof b);
-		feed_ethernet(s, gateway, nic, b, n);
-	}
-	diagnose(s);
+	routed_tcp_trace(s, "10.0.2.15", "10.0.2.2", nic, gateway);
 	assert_int_equal(s->cm.traces.items[0].verdict, VERDICT_NO_TTL_RESET);
 	assert_non_null(s->cm.nat_family);
 	assert_string_equal(s->cm.nat_family, "VirtualBox NAT");
