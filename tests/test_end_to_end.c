@@ -539,6 +539,42 @@ static void unwritable_output(void **state)
 	free_temp_file(file);
 }
 
+/* The bytes of some files of an OUTDIR, to show later that a failed run left them as they were. */
+struct kept_files {
+	const char *const *names;
+	int n;
+	char *bytes[3];
+	size_t len[3];
+};
+
+static void keep_files(struct kept_files *k, const char *dir, const char *const *names, int n)
+{
+	assert_true(n <= 3);
+	k->names = names;
+	k->n = n;
+	char path[700];
+	for (int i = 0; i < n; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+		k->bytes[i] = slurp_file(path, &k->len[i]);
+		assert_non_null(k->bytes[i]);
+	}
+}
+
+static void assert_files_kept(struct kept_files *k, const char *dir)
+{
+	char path[700];
+	for (int i = 0; i < k->n; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, k->names[i]);
+		size_t len;
+		char *after = slurp_file(path, &len);
+		assert_non_null(after);
+		assert_int_equal(len, k->len[i]);
+		assert_memory_equal(after, k->bytes[i], len);
+		free(after);
+		free(k->bytes[i]);
+	}
+}
+
 /*
  * All three or none (README): a directory where report.html should go makes
  * the last rename fail after the other two succeeded. The earlier case stays
@@ -551,14 +587,9 @@ static void failed_rename_keeps_the_earlier_case(void **state)
 	run_analyze(&r, "samples/routed/guest.pcap", NULL);
 	assert_int_equal(r.rc, 0);
 	static const char *const kept[] = { "case.sqlite", "report.xml" };
-	char *before[2];
-	size_t before_len[2];
+	struct kept_files before;
+	keep_files(&before, r.out, kept, 2);
 	char path[700];
-	for (int i = 0; i < 2; i++) {
-		snprintf(path, sizeof path, "%s/%s", r.out, kept[i]);
-		before[i] = slurp_file(path, &before_len[i]);
-		assert_non_null(before[i]);
-	}
 	snprintf(path, sizeof path, "%s/report.html", r.out);
 	assert_int_equal(unlink(path), 0);
 	assert_int_equal(mkdir(path, 0755), 0);
@@ -571,16 +602,7 @@ static void failed_rename_keeps_the_earlier_case(void **state)
 	char *err = slurp_file(r.stderr_path, NULL);
 	assert_non_null(strstr(err, "report.html: cannot rename into place"));
 	free(err);
-	for (int i = 0; i < 2; i++) {
-		snprintf(path, sizeof path, "%s/%s", r.out, kept[i]);
-		size_t len;
-		char *after = slurp_file(path, &len);
-		assert_non_null(after);
-		assert_int_equal(len, before_len[i]);
-		assert_memory_equal(after, before[i], len);
-		free(after);
-		free(before[i]);
-	}
+	assert_files_kept(&before, r.out);
 	struct stat st;
 	snprintf(path, sizeof path, "%s/report.html", r.out);
 	assert_int_equal(stat(path, &st), 0);
@@ -611,14 +633,8 @@ static void failed_store_keeps_the_earlier_case_and_no_report(void **state)
 	run_analyze(&r, "samples/routed/guest.pcap", NULL);
 	assert_int_equal(r.rc, 0);
 	static const char *const names[] = { "case.sqlite", "report.xml", "report.html" };
-	char *before[3];
-	size_t before_len[3];
-	char path[700];
-	for (int i = 0; i < 3; i++) {
-		snprintf(path, sizeof path, "%s/%s", r.out, names[i]);
-		before[i] = slurp_file(path, &before_len[i]);
-		assert_non_null(before[i]);
-	}
+	struct kept_files before;
+	keep_files(&before, r.out, names, 3);
 	/* A directory where the store's temporary goes: only the store cannot be written. */
 	char blocker[700];
 	snprintf(blocker, sizeof blocker, "%s/.case.sqlite.tmp", r.out);
@@ -633,16 +649,7 @@ static void failed_store_keeps_the_earlier_case_and_no_report(void **state)
 	assert_non_null(strstr(err, ".case.sqlite.tmp: already exists"));
 	assert_null(strstr(err, "report"));
 	free(err);
-	for (int i = 0; i < 3; i++) {
-		snprintf(path, sizeof path, "%s/%s", r.out, names[i]);
-		size_t len;
-		char *after = slurp_file(path, &len);
-		assert_non_null(after);
-		assert_int_equal(len, before_len[i]);
-		assert_memory_equal(after, before[i], len);
-		free(after);
-		free(before[i]);
-	}
+	assert_files_kept(&before, r.out);
 	assert_int_equal(count_entries(r.out), 4); /* the three and the blocker: no report temporary */
 	assert_int_equal(rmdir(blocker), 0);
 	remove_temp_dir(r.dir);
