@@ -22,6 +22,7 @@
 #include <libxml/xpath.h>
 
 #include "support.h"
+#include "support_xml.h"
 
 enum { MAX_ROWS = 1024, MAX_COLUMNS = 40, MAX_RUNS = 512 };
 
@@ -132,16 +133,6 @@ static int free_runs(void **state)
 	}
 	n_runs = 0;
 	return 0;
-}
-
-static char *xpath_string(xmlDocPtr doc, const char *expr)
-{
-	xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
-	xmlXPathObjectPtr obj = xmlXPathEvalExpression((const xmlChar *)expr, ctx);
-	char *s = strdup(obj && obj->stringval ? (const char *)obj->stringval : "");
-	xmlXPathFreeObject(obj);
-	xmlXPathFreeContext(ctx);
-	return s;
 }
 
 /* The trace of that protocol from that source to that target, as "verdict\tdirection\treset\thops". */

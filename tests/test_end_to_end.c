@@ -25,6 +25,7 @@
 
 #include "support.h"
 #include "support_packets.h"
+#include "support_xml.h"
 
 struct run {
 	char *dir;
@@ -48,16 +49,12 @@ static void run_analyze(struct run *r, const char *guest, const char *host)
 	free(h);
 }
 
-static char *xpath_string(xmlDocPtr doc, const char *expr)
+/* The text of what expr selects. */
+static char *xpath_text(xmlDocPtr doc, const char *expr)
 {
-	xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
 	char wrapped[512];
 	snprintf(wrapped, sizeof wrapped, "string(%s)", expr);
-	xmlXPathObjectPtr obj = xmlXPathEvalExpression((const xmlChar *)wrapped, ctx);
-	char *s = strdup(obj && obj->stringval ? (const char *)obj->stringval : "");
-	xmlXPathFreeObject(obj);
-	xmlXPathFreeContext(ctx);
-	return s;
+	return xpath_string(doc, wrapped);
 }
 
 static double xpath_number(xmlDocPtr doc, const char *expr)
@@ -72,7 +69,7 @@ static double xpath_number(xmlDocPtr doc, const char *expr)
 
 static void assert_xpath(xmlDocPtr doc, const char *expr, const char *want)
 {
-	char *got = xpath_string(doc, expr);
+	char *got = xpath_text(doc, expr);
 	if (strcmp(got, want) != 0)
 		print_error("%s: got '%s', want '%s'\n", expr, got, want);
 	assert_string_equal(got, want);
@@ -88,11 +85,11 @@ static void assert_hops(xmlDocPtr doc, int trace, const char *want)
 	char got[1024] = "";
 	for (int i = 1; i <= n; i++) {
 		snprintf(expr, sizeof expr, "/report/traces/trace[%d]/hop[%d]/@ttl", trace, i);
-		char *ttl = xpath_string(doc, expr);
+		char *ttl = xpath_text(doc, expr);
 		assert_int_equal(atoi(ttl), i);
 		free(ttl);
 		snprintf(expr, sizeof expr, "/report/traces/trace[%d]/hop[%d]/@address", trace, i);
-		char *addr = xpath_string(doc, expr);
+		char *addr = xpath_text(doc, expr);
 		strcat(got, i > 1 ? "," : "");
 		strcat(got, addr[0] ? addr : "*");
 		free(addr);

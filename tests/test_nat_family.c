@@ -24,6 +24,7 @@
 #include "dissectors/dissect.h"
 #include "support.h"
 #include "support_packets.h"
+#include "support_xml.h"
 
 static const char shared_networks[] = "VirtualBox NAT Network or Parallels Shared Network";
 
@@ -32,17 +33,6 @@ static const char shared_networks[] = "VirtualBox NAT Network or Parallels Share
 struct named {
 	char *family, *confidence, *summary, *finding, *remedy;
 };
-
-static char *xpath_string(xmlDocPtr doc, const char *expr)
-{
-	xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
-	xmlXPathObjectPtr obj = xmlXPathEvalExpression((const xmlChar *)expr, ctx);
-	char *s = strdup(obj && obj->stringval ? (const char *)obj->stringval : "");
-	xmlXPathFreeObject(obj);
-	xmlXPathFreeContext(ctx);
-	assert_non_null(s);
-	return s;
-}
 
 static struct named analyse(const char *guest, const char *host)
 {
