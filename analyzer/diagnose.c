@@ -514,11 +514,19 @@ static void check_path(struct case_model *cm, int32_t ti, int32_t other, int hos
 	}
 	if (routers >= 1 && (dest ? t->reached_ttl >= 2 : routers >= 2)) {
 		s->path_visible = true;
-		struct finding *f = add_finding(
-			cm, FINDING_PATH_VISIBLE, ti,
-			"%d router%s answered the %s probes hop by hop before %s.", routers,
-			routers == 1 ? "" : "s", protocol_label(t->proto),
-			dest ? "the destination answered" : "the trace ended");
+		char first[64];
+		format_addr(&first_router->addr, first);
+		/* One router is no series: said as it is, since a NAT's gateway is one too. */
+		struct finding *f =
+			routers == 1
+				? add_finding(cm, FINDING_PATH_VISIBLE, ti,
+					      "One router, %s at TTL %u, answered the %s probes before %s.", first,
+					      first_router->ttl, protocol_label(t->proto),
+					      dest ? "the destination answered" : "the trace ended")
+				: add_finding(cm, FINDING_PATH_VISIBLE, ti,
+					      "%d routers answered the %s probes hop by hop before %s.", routers,
+					      protocol_label(t->proto),
+					      dest ? "the destination answered" : "the trace ended");
 		for (size_t i = 0; i < t->hops.len && f && f->evidence.len < 6; i++)
 			if (t->hops.items[i].addr.family)
 				add_evidence(f, t->capture, t->hops.items[i].reply_frame,
