@@ -86,10 +86,11 @@ enum reply_kind {
 	REPLY_ECHO_REPLY,
 };
 
-/* Time exceeded in reassembly (code 1) says nothing about the hop at the probe's TTL. */
+/* Time exceeded in reassembly (code 1) says nothing about the hop at the probe's TTL, nor
+ * does an error that is about the path's MTU, not the probe's TTL (REPLY_OTHER_ERROR). */
 static inline bool reply_answers_hop(enum reply_kind k, uint8_t icmp_code)
 {
-	return !(k == REPLY_TIME_EXCEEDED && icmp_code == 1);
+	return !(k == REPLY_TIME_EXCEEDED && icmp_code == 1) && k != REPLY_OTHER_ERROR;
 }
 
 /* ICMP errors (answers from anyone on the path) as opposed to the destination's own answers. */

@@ -553,6 +553,38 @@ static void reoriginated_answers_alone_are_said_so(void **state)
 	assert_non_null(strstr(t->reason, "The answers were re-originated near the guest"));
 }
 
+/*
+ * tracepath: the first TTL-3 probe is too big for the next link, and the
+ * router at TTL 2 says "fragmentation needed"; the smaller TTL-3 probe then
+ * expires at the router at TTL 3. The MTU message is no answer of hop 3.
+ */
+static void fragmentation_needed_is_no_hop_answer(void **state)
+{
+	struct scenario *s = *state;
+	const char *routers[] = { "192.0.2.1", "198.51.100.1", "198.51.100.2", "198.51.100.3" };
+	uint8_t b[128];
+	for (uint8_t ttl = 1; ttl <= 5; ttl++) {
+		struct probe_spec p = udp_probe(ttl);
+		if (ttl == 3) {
+			struct probe_spec big = p;
+			big.ip_id = 0x3333;
+			big.sport = 45003;
+			probe(s, &big);
+			feed(s, b, build_icmp_error(&big, routers[1], 63, 3, 4, 2, b, sizeof b));
+		}
+		probe(s, &p);
+		if (ttl < 5)
+			router_says(s, &p, routers[ttl - 1], (uint8_t)(65 - ttl), 0);
+		else
+			feed(s, b, build_icmp_error(&p, "203.0.113.10", 60, 3, 3, 1, b, sizeof b));
+	}
+	diagnose(s);
+	const struct trace *t = &s->cm.traces.items[0];
+	assert_hops(t, "192.0.2.1,198.51.100.1,198.51.100.2,198.51.100.3,203.0.113.10");
+	assert_int_equal(trace_hop_at(t, 3)->several_addresses, false);
+	assert_int_equal(t->verdict, VERDICT_NO_TTL_RESET);
+}
+
 /* A NAT that drops what expires at it: TTL 1 unanswered, the destination at TTL 2 with TTL 64. */
 static void silent_first_hop_then_destination(void **state)
 {
@@ -1203,6 +1235,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(answer_ttl_betrays_the_distance, setup, teardown),
 		cmocka_unit_test_setup_teardown(host_proof_beats_an_answer_ttl_guess, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_shorter_trace_is_no_witness, setup, teardown),
+		cmocka_unit_test_setup_teardown(fragmentation_needed_is_no_hop_answer, setup, teardown),
 		cmocka_unit_test_setup_teardown(reoriginated_answers_alone_are_said_so, setup, teardown),
 		cmocka_unit_test_setup_teardown(ipv6_traces_are_worded_with_the_hop_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(every_reset_destination_is_counted, setup, teardown),
