@@ -188,17 +188,45 @@ static int64_t probe_time(const struct copy_keys *gk, bool latest)
 	return first < end ? t : 0;
 }
 
+/* The guest's first probe of a trace, also one that had no copy to pair (README: the offset stored). */
+static int64_t first_probe_time(const struct case_model *cm, uint32_t guest)
+{
+	int64_t t = INT64_MAX;
+	for (size_t i = 0; i < cm->requests.len; i++) {
+		const struct request *q = &cm->requests.items[i];
+		if (q->capture == guest && q->trace >= 0 && q->same_as < 0 && q->ts_ns < t)
+			t = q->ts_ns;
+	}
+	return t == INT64_MAX ? 0 : t;
+}
+
 /*
  * What the evidence says of pairs found by the times alone: nothing when
  * their TTLs are no NAT's (another tool's trace to the same place); else how
  * well they keep the probes' spacing, less the cost of an offset far from
  * zero. Sets *score, or -HUGE_VAL for nothing; -1 when out of memory.
  */
+/*
+ * A pair no copy can make: the probe expired at TTL 1 (a time exceeded answered it),
+ * at the guest's first hop, the host, so nothing of it left, and the host request is
+ * not the probe itself seen arriving. Lining the probes up one traceroute round late
+ * pairs exactly these.
+ */
+static bool impossible_pair(const struct case_model *cm, const struct copy_pair *p)
+{
+	const struct request *g = &cm->requests.items[p->guest], *h = &cm->requests.items[p->host];
+	bool expired = g->ttl == 1 && g->reply >= 0 && cm->replies.items[g->reply].kind == REPLY_TIME_EXCEEDED;
+	return expired && !(h->ttl == g->ttl && ip_addr_equal(&h->src, &g->src));
+}
+
 static int rate_pairs(const struct case_model *cm, const struct copy_keys *gk, struct pairs *p, double *score)
 {
 	*score = -HUGE_VAL;
 	if (p->n == 0)
 		return 0;
+	size_t impossible = 0;
+	for (size_t i = 0; i < p->n; i++)
+		impossible += impossible_pair(cm, &p->items[i]);
 	int plausible = copy_pairs_plausible(cm, p->items, p->n);
 	if (plausible <= 0)
 		return plausible;
@@ -208,7 +236,8 @@ static int rate_pairs(const struct case_model *cm, const struct copy_keys *gk, s
 		return -1;
 	double far = fabs((double)clock_curve_at(&c, probe_time(gk, false))) / 1e9;
 	clock_curve_free(&c);
-	*score = fit - (far > 1 ? FAR_OFFSET_COST * log10(far) : 0);
+	/* Each impossible pair takes back what it added to the fit, and as much again. */
+	*score = fit - 2.0 * (double)impossible - (far > 1 ? FAR_OFFSET_COST * log10(far) : 0);
 	return 0;
 }
 
@@ -309,7 +338,7 @@ static int correlate_once(struct case_model *cm, uint32_t guest, uint32_t host, 
 	for (size_t i = 0; rc == 0 && i < by_times.n; i++)
 		link_pair(cm, by_times.items[i].guest, by_times.items[i].host);
 	if (rc == 0 && (found > 0 || by_times.n > 0)) {
-		cm->clock_offset_ns = clock_curve_at(&e.curve, probe_time(&gk, false));
+		cm->clock_offset_ns = clock_curve_at(&e.curve, first_probe_time(cm, guest));
 		cm->correlated = true;
 	}
 	clock_curve_free(&e.curve);
@@ -346,6 +375,7 @@ static size_t mark_arrivals(const struct case_model *cm, uint32_t host, bool *le
 {
 	size_t arrivals = 0;
 	*pairs = 0;
+	const struct ip_addr *from = NULL;
 	for (size_t i = 0; i < cm->requests.len; i++) {
 		const struct request *h = &cm->requests.items[i];
 		if (h->capture != host || h->counterpart < 0)
@@ -354,7 +384,17 @@ static size_t mark_arrivals(const struct case_model *cm, uint32_t host, bool *le
 		if (cm->requests.items[h->counterpart].ttl == h->ttl) {
 			left_out[i] = true;
 			arrivals++;
+			from = &h->src;
 		}
+	}
+	/* The arrivals of probes that had no copy to take (TTL 1 expired at the host) come
+	 * from the guest's own address too: out with them, or the times would pair them. A
+	 * NAT that re-originates sends from its own address; pasta, which keeps the guest's,
+	 * shows no arrivals (its guest's interface is not the host's). */
+	for (size_t i = 0; from && i < cm->requests.len; i++) {
+		const struct request *h = &cm->requests.items[i];
+		if (h->capture == host && h->counterpart < 0 && ip_addr_equal(&h->src, from))
+			left_out[i] = true;
 	}
 	return arrivals;
 }

@@ -330,6 +330,61 @@ static void host_capture_with_the_arrivals_too_pairs_what_left(void **state)
 }
 
 /*
+ * traceroute -T through a NAT that re-originates every field, its TTL rounds a
+ * second apart (three probes 0.5 ms apart each), the host clock hours behind and
+ * fast by 0.3 %. TTL 1 expires at the gateway: its probes have no copy. Lined up
+ * a round late, TTL 1 took TTL 2's copies and so on, as well timed and nearer a
+ * zero offset; a probe that expired at the host cannot have a copy, which decides.
+ */
+static void probes_that_expired_at_the_host_take_no_copy(void **state)
+{
+	(void)state;
+	const int64_t clocks[] = { -7 * HOUR - 500 * MS, -100 * 1000 * MS };
+	for (size_t c = 0; c < 2; c++) {
+		char *dir = make_temp_dir();
+		char guest[600], host[600], args[2048];
+		snprintf(guest, sizeof guest, "%s/guest.pcap", dir);
+		snprintf(host, sizeof host, "%s/host.pcap", dir);
+		struct pcap_file g, h;
+		pcap_file_open(&g, guest);
+		pcap_file_open(&h, host);
+		uint8_t b[128];
+		for (int n = 0; n < 18; n++) {
+			uint8_t ttl = (uint8_t)(1 + n / 3);
+			int64_t t = T0 + (ttl - 1) * 1000 * MS + n % 3 * 500 * US;
+			struct probe_spec gp = { .src = GUEST, .dst = TARGET, .ttl = ttl, .ip_id = (uint16_t)(2000 + n),
+						 .sport = (uint16_t)(40000 + n), .dport = 80, .seq = (uint32_t)(1000 + n),
+						 .proto = 6 };
+			pcap_file_add(&g, t, b, build_probe(&gp, b, sizeof b));
+			if (ttl == 1) {
+				pcap_file_add(&g, t + 200 * US, b, build_icmp_error(&gp, GATEWAY, 255, 11, 0, 1, b, sizeof b));
+				continue;
+			}
+			struct probe_spec hp = { .src = HOST_OUT, .dst = TARGET, .ttl = 64, .ip_id = (uint16_t)(n * 40503 + 17),
+						 .sport = (uint16_t)(50000 + n * 7919 % 10000), .dport = 80,
+						 .seq = (uint32_t)n * 2654435761u, .proto = 6 };
+			int64_t at_host = t + 80 * US + clocks[c] + (t - T0) * 3 / 1000;
+			pcap_file_add(&h, at_host, b, build_probe(&hp, b, sizeof b));
+			pcap_file_add(&h, at_host + 15 * MS, b, build_answer(&hp, 54, b, sizeof b));
+			pcap_file_add(&g, t + 15 * MS + 200 * US, b, build_answer(&gp, 64, b, sizeof b));
+		}
+		pcap_file_close(&g);
+		pcap_file_close(&h);
+		snprintf(args, sizeof args, "analyze '%s' --host '%s' -o '%s/case' -q", guest, host, dir);
+		assert_int_equal(run_ttlsleuth(args, NULL, NULL), 0);
+		struct run r = { .dir = dir };
+		snprintf(r.db, sizeof r.db, "%s/case/case.sqlite", dir);
+		assert_int_equal(sql_int(&r, "SELECT count(*) FROM probe_copies"), 15);
+		assert_int_equal(sql_int(&r, "SELECT count(*) FROM probe_copies WHERE guest_ttl = 1"), 0);
+		/* Each with its own copy: the IP ID the NAT gave probe n. */
+		assert_int_equal(sql_int(&r, "SELECT count(*)" PAIRS
+					     " WHERE h.ip_id = ((g.ip_id - 2000) * 40503 + 17) % 65536"),
+				 15);
+		remove_temp_dir(dir);
+	}
+}
+
+/*
  * A kernel NAT that routes (TTL less one) but randomises source ports and IP
  * IDs (masquerade --random-fully): the sequence names each copy, so guest TTL
  * n pairs with host TTL n - 1 and the host capture shows the TTL kept. Paired
@@ -961,6 +1016,7 @@ int main(void)
 		cmocka_unit_test(nat_mode_copies_are_named_by_ip_id),
 		cmocka_unit_test(nat_mode_copies_without_identity_follow_the_times),
 		cmocka_unit_test(host_capture_with_the_arrivals_too_pairs_what_left),
+		cmocka_unit_test(probes_that_expired_at_the_host_take_no_copy),
 		cmocka_unit_test(kernel_nat_with_random_ports_keeps_the_ttl),
 		cmocka_unit_test(many_probes_without_identity_take_n_log_n),
 		cmocka_unit_test(host_requests_out_of_capture_order),
