@@ -115,6 +115,7 @@ struct signals {
 	bool quote_above_sent; /* the destination quotes the probe with more TTL than it was sent with */
 	bool silent_after_gateway; /* only TTL 1 was answered, by a router, and nothing after */
 	bool path_visible, forged_errors;
+	bool one_router_only; /* the path shown is a single router: a NAT's own gateway looks the same */
 	/* Every host copy carries the guest's own TTL: the host capture was taken on the
 	 * VM's side of the host (its tap or bridge), before anything was forwarded. */
 	bool host_saw_arrivals_only;
@@ -514,6 +515,7 @@ static void check_path(struct case_model *cm, int32_t ti, int32_t other, int hos
 	}
 	if (routers >= 1 && (dest ? t->reached_ttl >= 2 : routers >= 2)) {
 		s->path_visible = true;
+		s->one_router_only = routers == 1;
 		char first[64];
 		format_addr(&first_router->addr, first);
 		/* One router is no series: said as it is, since a NAT's gateway is one too. */
@@ -769,11 +771,17 @@ static void decide_verdict(struct trace *t, const struct signals *s)
 	t->direction = s->ingress_rewritten ? DIRECTION_INGRESS : DIRECTION_UNKNOWN;
 	if (s->egress_preserved || s->path_visible || s->on_link) {
 		t->verdict = VERDICT_NO_TTL_RESET;
-		t->confidence = s->egress_preserved ? "certain" : "strong";
+		/* One router then the destination is also a NAT whose gateway answers TTL 1 and
+		 * whose re-originated answers come back one hop down (Docker Desktop's vpnkit). */
+		t->confidence = s->egress_preserved			 ? "certain"
+				: s->one_router_only && !s->on_link ? "probable"
+								    : "strong";
 		snprintf(t->reason, sizeof t->reason, "%s%s%s%s",
 			 s->egress_preserved ? "The host sent the probes on with the guest's TTL less one. "
 					     : "",
-			 s->path_visible ? "Routers answered hop by hop, so the probes kept their TTL. " : "",
+			 !s->path_visible    ? ""
+			 : s->one_router_only ? "One router answered before the destination, as on a short path; a NAT whose gateway answers TTL 1 and whose answers come back one hop down (Docker Desktop's vpnkit) looks the same, which a host-side capture would rule out. "
+					      : "Routers answered hop by hop, so the probes kept their TTL. ",
 			 s->on_link ? "The destination is on the guest's own link, one hop away for real. "
 				    : "",
 			 s->ingress_rewritten
@@ -1000,7 +1008,7 @@ static void summarise(struct case_model *cm, uint32_t guest)
 	} else if (healthy) {
 		cm->verdict = VERDICT_NO_TTL_RESET;
 		/* Say what showed it: routers in order, the host's copies, or a destination on the link. */
-		bool routers = false, host = false, on_link = false;
+		bool routers = false, host = false, on_link = false, firm = false;
 		for (size_t i = 0; i < cm->findings.len; i++) {
 			const struct finding *f = &cm->findings.items[i];
 			if (f->trace < 0 || cm->traces.items[f->trace].verdict != VERDICT_NO_TTL_RESET)
@@ -1009,12 +1017,17 @@ static void summarise(struct case_model *cm, uint32_t guest)
 			host |= f->kind == FINDING_EGRESS_TTL_PRESERVED;
 			on_link |= f->kind == FINDING_DESTINATION_ON_LINK;
 		}
+		for (size_t i = 0; i < cm->traces.len; i++)
+			firm |= cm->traces.items[i].capture == guest &&
+				cm->traces.items[i].verdict == VERDICT_NO_TTL_RESET &&
+				strcmp(cm->traces.items[i].confidence, "probable") != 0;
 		append(cm->summary, sizeof cm->summary,
 		       "No TTL reset: the %s path traces from the guest show the real path%s.", fine,
-		       routers  ? ", with routers answering hop by hop"
-		       : host	 ? ": the host capture shows the probes leaving with their TTL less one"
-		       : on_link ? ": the destination is on the guest's own link, one hop away"
-				 : "");
+		       host	    ? ": the host capture shows the probes leaving with their TTL less one"
+		       : routers && firm ? ", with routers answering hop by hop"
+		       : routers	 ? ", probably: only one router answered before the destination, which a NAT's own gateway would do too (a host-side capture would tell)"
+		       : on_link	 ? ": the destination is on the guest's own link, one hop away"
+					 : "");
 		if (unknown)
 			append(cm->summary, sizeof cm->summary, " %s traces could not be judged.", unjudged);
 		append(cm->remedy, sizeof cm->remedy,

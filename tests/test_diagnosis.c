@@ -585,6 +585,31 @@ static void fragmentation_needed_is_no_hop_answer(void **state)
 	assert_int_equal(t->verdict, VERDICT_NO_TTL_RESET);
 }
 
+/*
+ * The gateway answers TTL 1, then the destination every TTL from 2 with TTL 63:
+ * a destination two hops away, or a NAT like Docker Desktop's vpnkit behind a
+ * bridge. Healthy is the reading, but only probable, and said so.
+ */
+static void one_router_then_the_destination_is_probable(void **state)
+{
+	struct scenario *s = *state;
+	for (uint8_t ttl = 1; ttl <= 5; ttl++) {
+		struct probe_spec p = tcp_probe(ttl);
+		p.src = "172.17.0.2";
+		probe(s, &p);
+		if (ttl == 1)
+			router_says(s, &p, "172.17.0.1", 64, 0);
+		else
+			destination_answers(s, &p, 63);
+	}
+	diagnose(s);
+	const struct trace *t = &s->cm.traces.items[0];
+	assert_int_equal(t->verdict, VERDICT_NO_TTL_RESET);
+	assert_string_equal(t->confidence, "probable");
+	assert_non_null(strstr(t->reason, "One router answered before the destination"));
+	assert_non_null(strstr(s->cm.summary, "probably: only one router answered before the destination"));
+}
+
 /* A NAT that drops what expires at it: TTL 1 unanswered, the destination at TTL 2 with TTL 64. */
 static void silent_first_hop_then_destination(void **state)
 {
@@ -1235,6 +1260,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(answer_ttl_betrays_the_distance, setup, teardown),
 		cmocka_unit_test_setup_teardown(host_proof_beats_an_answer_ttl_guess, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_shorter_trace_is_no_witness, setup, teardown),
+		cmocka_unit_test_setup_teardown(one_router_then_the_destination_is_probable, setup, teardown),
 		cmocka_unit_test_setup_teardown(fragmentation_needed_is_no_hop_answer, setup, teardown),
 		cmocka_unit_test_setup_teardown(reoriginated_answers_alone_are_said_so, setup, teardown),
 		cmocka_unit_test_setup_teardown(ipv6_traces_are_worded_with_the_hop_limit, setup, teardown),
