@@ -172,9 +172,9 @@ static void warn_about_the_captures(const struct case_model *cm)
 		if (f->kind != FINDING_ANSWERS_CUT_BY_SNAPLEN || !f->evidence.len)
 			continue;
 		const struct capture *c = &cm->captures[f->evidence.items[0].capture];
-		terminal_line(stderr, "ttlsleuth: warning: %s: ICMP errors cut by the snap length (%u "
-				      "bytes) before their quote cannot be paired; capture with -s 0",
-			      c->path, c->snaplen);
+		terminal_line(stderr, "ttlsleuth: warning: %s: ICMP errors cut by the snap length before "
+				      "their quote cannot be paired; capture with -s 0",
+			      c->path);
 	}
 }
 

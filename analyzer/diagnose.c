@@ -1104,13 +1104,17 @@ static size_t note_answers_cut_short(struct case_model *cm, uint32_t c)
 	}
 	if (cut == 0)
 		return 0;
+	/* The file's snap length, when it is the one that cut: editcap -s cuts frames below
+	 * what the file header still says (65535). */
+	char limit[32] = "";
+	if (cm->captures[c].snaplen > 0 && cm->captures[c].snaplen < 65535)
+		snprintf(limit, sizeof limit, " (%u bytes)", cm->captures[c].snaplen);
 	f = add_finding(cm, FINDING_ANSWERS_CUT_BY_SNAPLEN, -1,
-			"%zu ICMP error%s in %s %s cut by the capture's snap length (%u bytes) before the "
+			"%zu ICMP error%s in %s %s cut by the capture's snap length%s before the "
 			"quote says which probe %s: %s probes look unanswered. Capture again with whole "
 			"packets (tcpdump -s 0).",
-			cut, cut == 1 ? "" : "s", cm->captures[c].name, cut == 1 ? "was" : "were",
-			cm->captures[c].snaplen, cut == 1 ? "it answers" : "they answer",
-			cut == 1 ? "its" : "their");
+			cut, cut == 1 ? "" : "s", cm->captures[c].name, cut == 1 ? "was" : "were", limit,
+			cut == 1 ? "it answers" : "they answer", cut == 1 ? "its" : "their");
 	for (size_t i = 0; i < cm->replies.len && f && f->evidence.len < 3; i++) {
 		const struct reply *r = &cm->replies.items[i];
 		if (r->capture == c && r->request < 0 && reply_kind_is_error(r->kind) &&
