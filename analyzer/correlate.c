@@ -367,36 +367,63 @@ static void unlink_all(struct case_model *cm, uint32_t guest, uint32_t host)
 }
 
 /*
- * Host requests paired as arrivals (the guest's packet as it reached the host,
- * its TTL unchanged), marked in left_out; how many there were, and how many
- * pairs in all.
+ * Whether h is the guest's packet g itself as it arrived at the host: what a
+ * NAT or router changes on the way out (the TTL, the source address and port,
+ * the IPv4 ID, the echo identifier) all still the guest's. A copy that kept
+ * the TTL but left from another address is a copy.
  */
-static size_t mark_arrivals(const struct case_model *cm, uint32_t host, bool *left_out, size_t *pairs)
+static bool is_arrival_of(const struct request *g, const struct request *h)
 {
-	size_t arrivals = 0;
-	*pairs = 0;
-	const struct ip_addr *from = NULL;
+	if (g->proto != h->proto || g->ttl != h->ttl || g->ip_id != h->ip_id || !ip_addr_equal(&g->src, &h->src) ||
+	    !ip_addr_equal(&g->dst, &h->dst))
+		return false;
+	if (g->proto == PROTO_ICMP)
+		return g->echo_id == h->echo_id && g->echo_seq == h->echo_seq;
+	return g->sport == h->sport && g->dport == h->dport && (g->proto != PROTO_TCP || g->seq == h->seq);
+}
+
+static int compare_addrs(const void *a, const void *b)
+{
+	return ip_addr_compare(a, b);
+}
+
+/*
+ * Host requests that are arrivals (a guest's packet as it reached the host,
+ * is_arrival_of), marked in left_out: every request from an address the
+ * guest's probes came from, of the probes and of whatever else the guest sent
+ * (the ping it runs beside an ICMP trace is no copy of the probes; a NAT's
+ * copies leave from the host's own address). How many of the first pairing's
+ * pairs took an arrival go in *arrivals (nothing is marked when none did),
+ * how many pairs there were in *pairs; -1 when out of memory.
+ */
+static int mark_arrivals(const struct case_model *cm, uint32_t guest, uint32_t host, bool *left_out,
+			 size_t *arrivals, size_t *pairs)
+{
+	const struct request *rq = cm->requests.items;
+	size_t n = 0;
+	*arrivals = *pairs = 0;
 	for (size_t i = 0; i < cm->requests.len; i++) {
-		const struct request *h = &cm->requests.items[i];
-		if (h->capture != host || h->counterpart < 0)
+		n += rq[i].capture == guest && rq[i].trace >= 0;
+		if (rq[i].capture != host || rq[i].counterpart < 0)
 			continue;
 		(*pairs)++;
-		if (cm->requests.items[h->counterpart].ttl == h->ttl) {
-			left_out[i] = true;
-			arrivals++;
-			from = &h->src;
-		}
+		if (is_arrival_of(&rq[rq[i].counterpart], &rq[i]))
+			(*arrivals)++;
 	}
-	/* The arrivals of probes that had no copy to take (TTL 1 expired at the host) come
-	 * from the guest's own address too: out with them, or the times would pair them. A
-	 * NAT that re-originates sends from its own address; pasta, which keeps the guest's,
-	 * shows no arrivals (its guest's interface is not the host's). */
-	for (size_t i = 0; from && i < cm->requests.len; i++) {
-		const struct request *h = &cm->requests.items[i];
-		if (h->capture == host && h->counterpart < 0 && ip_addr_equal(&h->src, from))
-			left_out[i] = true;
-	}
-	return arrivals;
+	if (*arrivals == 0)
+		return 0;
+	struct ip_addr *sources = malloc((n ? n : 1) * sizeof *sources);
+	if (!sources)
+		return -1;
+	n = 0;
+	for (size_t i = 0; i < cm->requests.len; i++)
+		if (rq[i].capture == guest && rq[i].trace >= 0)
+			sources[n++] = rq[i].src;
+	qsort(sources, n, sizeof *sources, compare_addrs);
+	for (size_t i = 0; i < cm->requests.len; i++)
+		left_out[i] = rq[i].capture == host && bsearch(&rq[i].src, sources, n, sizeof *sources, compare_addrs);
+	free(sources);
+	return 0;
 }
 
 /*
@@ -406,9 +433,11 @@ static size_t mark_arrivals(const struct case_model *cm, uint32_t host, bool *le
  * re-originated them (new ports, IDs), the arrival wins every comparison of
  * fields and times, and the copy that shows what left the host goes unpaired.
  * So when the first pairing took arrivals, the capture is paired once more
- * without them, and that is kept if it pairs at least half as many probes:
- * then the capture shows the way out. Else (a capture on the VM's side only)
- * the first pairing stands, and the diagnosis says what it is.
+ * without them, nor any other packet the guest sent as it arrived (a ping
+ * beside an ICMP trace, TTL 64 at the guest's pace, passed for copies
+ * re-originated with TTL 64), and that is kept if it pairs at least half as
+ * many probes: then the capture shows the way out. Else (a capture on the
+ * VM's side only) the first pairing stands, and the diagnosis says what it is.
  */
 int correlate_captures(struct case_model *cm, uint32_t guest, uint32_t host)
 {
@@ -417,9 +446,9 @@ int correlate_captures(struct case_model *cm, uint32_t guest, uint32_t host)
 	bool *left_out = calloc(cm->requests.len + 1, sizeof *left_out);
 	if (!left_out)
 		return -1;
-	size_t pairs, arrivals = mark_arrivals(cm, host, left_out, &pairs);
-	int rc = 0;
-	if (arrivals > 0) {
+	size_t arrivals, pairs;
+	int rc = mark_arrivals(cm, guest, host, left_out, &arrivals, &pairs);
+	if (rc == 0 && arrivals > 0) {
 		unlink_all(cm, guest, host);
 		rc = correlate_once(cm, guest, host, left_out);
 		size_t departures = 0;

@@ -330,6 +330,74 @@ static void host_capture_with_the_arrivals_too_pairs_what_left(void **state)
 }
 
 /*
+ * A host capture on the VM's side (virbr0) of a kernel NAT that routes, while
+ * the guest runs an ICMP trace in rounds (mtr: TTL 1 to 8, 0.1 s apart, once
+ * a second) and pings the same place every 0.2 or 0.1 s beside it: the host
+ * capture holds the probes as they arrived and the pings, TTL 64 from the
+ * guest's address. Left without the arrivals, the correlation paired the
+ * probes with the pings (one TTL, as a NAT that re-originates gives its
+ * copies) and called the healthy path "ttl-reset 64 certain".
+ */
+static void a_ping_beside_the_trace_is_no_copy_of_its_probes(void **state)
+{
+	(void)state;
+	const int64_t intervals[] = { 200 * MS, 100 * MS };
+	for (size_t i = 0; i < sizeof intervals / sizeof intervals[0]; i++) {
+		struct run r;
+		r.dir = make_temp_dir();
+		char guest[600], host[600], args[2048];
+		snprintf(guest, sizeof guest, "%s/guest.pcap", r.dir);
+		snprintf(host, sizeof host, "%s/host.pcap", r.dir);
+		struct pcap_file g, h;
+		pcap_file_open(&g, guest);
+		pcap_file_open(&h, host);
+		uint8_t b[128];
+		int64_t ping_at = T0 - 50 * MS;
+		uint16_t ping_seq = 1;
+		for (int round = 0; round < 10; round++)
+			for (int ttl = 1; ttl <= 8; ttl++) {
+				int64_t t = T0 + round * 1000 * MS + ttl * 100 * MS;
+				/* The pings sent before this probe, each seen by the host 50 us later. */
+				for (; ping_at < t; ping_at += intervals[i], ping_seq++) {
+					struct probe_spec ping = { .src = GUEST, .dst = TARGET, .ttl = 64,
+								   .ip_id = (uint16_t)(5000 + ping_seq), .sport = 999,
+								   .dport = ping_seq, .proto = 1 };
+					size_t n = build_probe(&ping, b, sizeof b);
+					pcap_file_add(&g, ping_at, b, n);
+					pcap_file_add(&h, ping_at + 50 * US, b, n);
+					n = build_answer(&ping, 59, b, sizeof b);
+					pcap_file_add(&h, ping_at + 9950 * US, b, n);
+					pcap_file_add(&g, ping_at + 10 * MS, b, n);
+				}
+				struct probe_spec p = { .src = GUEST, .dst = TARGET, .ttl = (uint8_t)ttl,
+							.ip_id = (uint16_t)(100 + round * 8 + ttl), .sport = 1234,
+							.dport = (uint16_t)(33000 + round * 8 + ttl), .proto = 1 };
+				size_t n = build_probe(&p, b, sizeof b);
+				pcap_file_add(&g, t, b, n);
+				pcap_file_add(&h, t + 50 * US, b, n);
+				if (ttl == 1)
+					n = build_icmp_error(&p, GATEWAY, 64, 11, 0, 1, b, sizeof b);
+				else if (ttl <= 4)
+					n = build_icmp_error(&p, routers[ttl - 2], (uint8_t)(256 - ttl), 11, 0, 1, b,
+							     sizeof b);
+				else
+					n = build_answer(&p, 59, b, sizeof b);
+				pcap_file_add(&h, t + 9950 * US, b, n);
+				pcap_file_add(&g, t + 10 * MS, b, n);
+			}
+		pcap_file_close(&g);
+		pcap_file_close(&h);
+		snprintf(args, sizeof args, "analyze '%s' --host '%s' -o '%s/case' -q", guest, host, r.dir);
+		assert_int_equal(run_ttlsleuth(args, NULL, NULL), 0);
+		snprintf(r.db, sizeof r.db, "%s/case/case.sqlite", r.dir);
+		assert_int_equal(sql_int(&r, "SELECT count(*)" PAIRS " WHERE h.ttl = g.ttl AND h.echo_seq = g.echo_seq"), 80);
+		assert_int_equal(sql_int(&r, "SELECT count(*) FROM findings WHERE kind = 'host.capture_on_guest_side'"), 1);
+		assert_sql_text(&r, "SELECT verdict || ' ' || confidence FROM traces", "no-ttl-reset strong");
+		remove_temp_dir(r.dir);
+	}
+}
+
+/*
  * traceroute -T through a NAT that re-originates every field, its TTL rounds a
  * second apart (three probes 0.5 ms apart each), the host clock hours behind and
  * fast by 0.3 %. TTL 1 expires at the gateway: its probes have no copy. Lined up
@@ -1017,6 +1085,7 @@ int main(void)
 		cmocka_unit_test(nat_mode_copies_without_identity_follow_the_times),
 		cmocka_unit_test(host_capture_with_the_arrivals_too_pairs_what_left),
 		cmocka_unit_test(probes_that_expired_at_the_host_take_no_copy),
+		cmocka_unit_test(a_ping_beside_the_trace_is_no_copy_of_its_probes),
 		cmocka_unit_test(kernel_nat_with_random_ports_keeps_the_ttl),
 		cmocka_unit_test(many_probes_without_identity_take_n_log_n),
 		cmocka_unit_test(host_requests_out_of_capture_order),
