@@ -36,7 +36,9 @@ static void reword_for_ipv6(char *text, size_t size)
 	size_t n = 0;
 	for (const char *p = text; *p && n + 1 < sizeof out; p++) {
 		if (!strncmp(p, "TTL", 3) && n + sizeof "hop limit" < sizeof out) {
-			memcpy(out + n, "hop limit", sizeof "hop limit" - 1);
+			/* A sentence may begin with it (". TTL 1 reaches it"). */
+			bool starts = n == 0 || (n >= 2 && out[n - 1] == ' ' && strchr(".!?", out[n - 2]));
+			memcpy(out + n, starts ? "Hop limit" : "hop limit", sizeof "hop limit" - 1);
 			n += sizeof "hop limit" - 1;
 			p += 2;
 		} else {

@@ -652,6 +652,25 @@ static void failed_store_keeps_the_earlier_case_and_no_report(void **state)
 	remove_temp_dir(r.dir);
 }
 
+/*
+ * A sentence of an IPv6 trace's finding that begins with the hop limit begins
+ * with a capital: it read ". hop limit 1 reaches it" (the lab's on-link ICMPv6
+ * trace).
+ */
+static void ipv6_sentences_begin_with_a_capital(void **state)
+{
+	(void)state;
+	struct run r;
+	run_analyze(&r, "samples/extra/onlink-wide-v6/traceroute-icmp/guest.pcap", NULL);
+	assert_int_equal(r.rc, 0);
+	xmlDocPtr doc = load_report(&r);
+	char *text = xpath_text(doc, "/report/findings/finding[@kind='path.destination_on_link']/text");
+	assert_non_null(strstr(text, ". Hop limit 1 reaches it,"));
+	free(text);
+	xmlFreeDoc(doc);
+	remove_temp_dir(r.dir);
+}
+
 /* An IPv6 trace's own values are worded with the hop limit on the terminal and in the page. */
 static void ipv6_trace_says_hop_limit(void **state)
 {
@@ -1172,6 +1191,7 @@ int main(void)
 		cmocka_unit_test(reset_without_any_answer_is_worded_so),
 		cmocka_unit_test(unwritable_output),
 		cmocka_unit_test(ipv6_trace_says_hop_limit),
+		cmocka_unit_test(ipv6_sentences_begin_with_a_capital),
 		cmocka_unit_test(capture_cut_inside_the_first_record),
 		cmocka_unit_test(failed_store_keeps_the_earlier_case_and_no_report),
 		cmocka_unit_test(failed_rename_keeps_the_earlier_case),
