@@ -162,6 +162,10 @@ static void warn_about_the_captures(const struct case_model *cm)
 		terminal_line(stderr, "ttlsleuth: warning: %s sees the probes before %s does: the "
 				      "guest and host captures look swapped",
 			      cm->captures[1].path, cm->captures[0].path);
+	if (find(cm, FINDING_TRACE_IN_HOST_CAPTURE))
+		terminal_line(stderr, "ttlsleuth: warning: %s holds the path trace and %s none: the "
+				      "guest and host captures may be swapped",
+			      cm->captures[1].path, cm->captures[0].path);
 	if (find(cm, FINDING_HOST_CAPTURE_GUEST_SIDE))
 		terminal_line(stderr, "ttlsleuth: warning: %s: every copy of the probes in it has the "
 				      "guest's own TTL (taken on the VM's side of the host), so it shows "

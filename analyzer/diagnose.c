@@ -1260,10 +1260,11 @@ static enum swap note_sides_swapped(struct case_model *cm, uint32_t guest, int h
 		char dst[64];
 		format_addr(&probe->dst, dst);
 		struct finding *f = add_finding(
-			cm, FINDING_CAPTURES_SWAPPED, -1,
+			cm, FINDING_TRACE_IN_HOST_CAPTURE, -1,
 			"The guest capture %s holds no path trace, while the host capture %s holds one: "
-			"%s probes to %s with rising TTLs from %u. A trace is sent from the guest, so the "
-			"guest and host captures look swapped.",
+			"%s probes to %s with rising TTLs from %u. A trace is sent from the guest: the "
+			"captures may have been given the wrong way round (or the guest capture was taken "
+			"where the trace did not pass, and the host's copies kept their TTL).",
 			cm->captures[guest].name, cm->captures[host].name, protocol_label(probe->proto), dst,
 			probe->ttl);
 		if (f)
@@ -1345,8 +1346,8 @@ static void summarise_swapped(struct case_model *cm, uint32_t guest, int host, e
 	cm->summary[0] = cm->remedy[0] = '\0';
 	if (why == SWAPPED_TRACE_ON_HOST)
 		append(cm->summary, sizeof cm->summary,
-		       "Inconclusive: the captures look swapped. The path trace is in the host capture %s, "
-		       "and the guest capture %s holds none; analysed this way round, nothing can be judged.",
+		       "Inconclusive: the path trace is in the host capture %s, and the guest capture %s "
+		       "holds none, so nothing can be judged; the captures may be swapped.",
 		       cm->captures[host].name, cm->captures[guest].name);
 	else
 		append(cm->summary, sizeof cm->summary,
@@ -1360,7 +1361,11 @@ static void summarise_swapped(struct case_model *cm, uint32_t guest, int host, e
 	shell_word(cm->captures[guest].path ? cm->captures[guest].path : cm->captures[guest].name,
 		   new_host, sizeof new_host);
 	append(cm->remedy, sizeof cm->remedy,
-	       "Run again with the captures the other way round: `ttlsleuth analyze %s --host %s -o OUTDIR`.",
+	       "%s: `ttlsleuth analyze %s --host %s -o OUTDIR`.",
+	       why == SWAPPED_TRACE_ON_HOST
+		       ? "If they were given the wrong way round, run again the other way round (else capture "
+			 "on the guest where the trace leaves it)"
+		       : "Run again with the captures the other way round",
 	       new_guest, new_host);
 }
 

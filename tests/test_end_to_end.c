@@ -991,13 +991,17 @@ static void swapped_captures_are_named(void **state)
 		    "samples/lab/pasta-v4/traceroute-tcp/guest.pcap");
 	assert_int_equal(pasta.rc, 0);
 	char *pasta_err = slurp_file(pasta.stderr_path, NULL);
-	assert_non_null(strstr(pasta_err, "the guest and host captures look swapped"));
+	assert_non_null(strstr(pasta_err, "guest.pcap holds the path trace and"));
+	assert_non_null(strstr(pasta_err, "the guest and host captures may be swapped"));
 	free(pasta_err);
-	assert_int_equal(sql_int(&pasta, "SELECT count(*) FROM findings WHERE kind = 'capture.sides_swapped'"
+	assert_int_equal(sql_int(&pasta, "SELECT count(*) FROM findings WHERE kind = 'capture.trace_in_host_capture'"
 					 " AND text LIKE '%holds no path trace, while the host capture guest.pcap holds one%'"),
 			 1);
 	assert_int_equal(sql_int(&pasta, "SELECT count(*) FROM case_info WHERE summary LIKE"
-					 " 'Inconclusive: the captures look swapped. The path trace is in the host capture%'"),
+					 " 'Inconclusive: the path trace is in the host capture guest.pcap%may be swapped.'"),
+			 1);
+	assert_int_equal(sql_int(&pasta, "SELECT count(*) FROM case_info WHERE remedy LIKE"
+					 " 'If they were given the wrong way round, run again%'"),
 			 1);
 	remove_temp_dir(pasta.dir);
 	/* ...and the right way round, no such finding. */
