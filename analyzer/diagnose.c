@@ -755,9 +755,10 @@ static void decide_verdict(struct trace *t, const struct signals *s)
 									 : "probable";
 		char hidden[96] = "";
 		if (t->true_distance > t->reached_ttl && t->reached_ttl)
-			snprintf(hidden, sizeof hidden, " %d hop%s of the real path are hidden.",
+			snprintf(hidden, sizeof hidden, " %d hop%s of the real path %s hidden.",
 				 t->true_distance - t->reached_ttl,
-				 t->true_distance - t->reached_ttl == 1 ? "" : "s");
+				 t->true_distance - t->reached_ttl == 1 ? "" : "s",
+				 t->true_distance - t->reached_ttl == 1 ? "is" : "are");
 		char answered[96];
 		if (t->reached_ttl)
 			snprintf(answered, sizeof answered, "%s answered at TTL %u", dst, t->reached_ttl);

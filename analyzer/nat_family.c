@@ -411,7 +411,9 @@ void nat_family_guess(struct case_model *cm, uint32_t guest)
 		 both ? ", whose behaviour this is (nothing else in the capture tells the two apart)" : "");
 	size_t used = strlen(f->text);
 	snprintf(f->text + used, sizeof f->text - used, "%s%s.", s.reasons[best],
-		 tcp_kept ? "; but a TCP trace kept its TTL, which this NAT does not do" : "");
+		 !tcp_kept ? ""
+		 : both	   ? "; but a TCP trace kept its TTL, which neither of these NATs lets happen"
+			   : "; but a TCP trace kept its TTL, which this NAT does not do");
 	struct evidence *e = VEC_PUSH(&f->evidence);
 	if (e) {
 		e->capture = guest;

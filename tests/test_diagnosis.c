@@ -696,6 +696,20 @@ static void udp_reset_remedy(void **state)
 	assert_null(strstr(s->cm.remedy, "slirp keeps UDP's"));
 }
 
+/* One router's worth hidden is said in the singular. */
+static void one_hidden_hop_is_one_hop(void **state)
+{
+	struct scenario *s = *state;
+	struct probe_spec p = tcp_probe(1);
+	probe(s, &p);
+	destination_answers(s, &p, 63);
+	diagnose(s);
+	const struct trace *t = &s->cm.traces.items[0];
+	assert_int_equal(t->verdict, VERDICT_TTL_RESET);
+	assert_int_equal(t->true_distance, 2);
+	assert_non_null(strstr(t->reason, " 1 hop of the real path is hidden."));
+}
+
 /* The destination answers TTL 1 with an answer that crossed three routers: the probe went further. */
 static void answer_ttl_betrays_the_distance(void **state)
 {
@@ -1260,6 +1274,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(answer_ttl_betrays_the_distance, setup, teardown),
 		cmocka_unit_test_setup_teardown(host_proof_beats_an_answer_ttl_guess, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_shorter_trace_is_no_witness, setup, teardown),
+		cmocka_unit_test_setup_teardown(one_hidden_hop_is_one_hop, setup, teardown),
 		cmocka_unit_test_setup_teardown(one_router_then_the_destination_is_probable, setup, teardown),
 		cmocka_unit_test_setup_teardown(fragmentation_needed_is_no_hop_answer, setup, teardown),
 		cmocka_unit_test_setup_teardown(reoriginated_answers_alone_are_said_so, setup, teardown),
