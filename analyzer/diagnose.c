@@ -131,7 +131,7 @@ static void check_egress(struct case_model *cm, const struct trace_members *m, i
 	const struct trace *t = &cm->traces.items[ti];
 	int constant = -1, copies = 0, preserved = 0, distinct_sent = 0, arrivals = 0;
 	bool same = true;
-	uint8_t last_sent = 0;
+	uint8_t last_sent = 0, lowest_copied = 255, highest_copied = 0;
 	for (size_t k = m->first[ti]; k < m->first[ti + 1]; k++) {
 		const struct request *g = &cm->requests.items[m->items[k]];
 		if (g->counterpart < 0)
@@ -144,6 +144,8 @@ static void check_egress(struct case_model *cm, const struct trace_members *m, i
 			continue;
 		}
 		copies++;
+		lowest_copied = g->ttl < lowest_copied ? g->ttl : lowest_copied;
+		highest_copied = g->ttl > highest_copied ? g->ttl : highest_copied;
 		if (h->ttl + 1 == g->ttl)
 			preserved++;
 		if (constant < 0)
@@ -184,8 +186,8 @@ static void check_egress(struct case_model *cm, const struct trace_members *m, i
 	s->egress_ttl = constant;
 	struct finding *f = add_finding(
 		cm, FINDING_EGRESS_TTL_CONSTANT, ti,
-		"Whatever TTL the guest gave its %s probes (1 to %u), the host sent every one of them on with TTL %d: the NAT re-originates the probes instead of forwarding them.",
-		protocol_label(t->proto), t->max_ttl, constant);
+		"Whatever TTL the guest gave its %s probes (%u to %u, of those the host capture shows), the host sent every one of them on with TTL %d: the NAT re-originates the probes instead of forwarding them.",
+		protocol_label(t->proto), lowest_copied, highest_copied, constant);
 	uint8_t shown_ttl = 0;
 	for (size_t k = m->first[ti]; k < m->first[ti + 1]; k++) {
 		const struct request *g = &cm->requests.items[m->items[k]];

@@ -282,6 +282,10 @@ static void nat_mode_copies_are_named_by_ip_id(void **state)
 		    sql_int(&r, "SELECT count(*)" PAIRS " WHERE g.ip_id = h.ip_id AND g.seq = h.seq"), 21);
 		assert_sql_text(&r, "SELECT verdict || ' ' || reset_ttl || ' ' || confidence FROM traces",
 				"ttl-reset 64 certain");
+		/* The TTLs said sent on are those with copies: TTL 1 expired at the NAT. */
+		assert_int_equal(sql_int(&r, "SELECT count(*) FROM findings WHERE kind = 'egress.ttl_constant'"
+					     " AND text LIKE '%probes (2 to 8, of those the host capture shows)%'"),
+				 1);
 		remove_temp_dir(r.dir);
 	}
 }
