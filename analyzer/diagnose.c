@@ -379,11 +379,46 @@ static bool same_subnet(const struct ip_addr *a, const struct ip_addr *b)
  * the path: a destination that says "time exceeded" for itself, quotes that a
  * NAT rebuilt, and traces whose probes the capture does not hold.
  */
+/*
+ * Routers that report the MPLS labels the probe carried (RFC 4950): the path
+ * crosses an MPLS network, whose hops may hide or show as fewer, and the
+ * labels tell a support engineer which provider's core it is.
+ */
+static void note_mpls_labels(struct case_model *cm, int32_t ti)
+{
+	const struct trace *t = &cm->traces.items[ti];
+	char where[200] = "";
+	struct finding *f = NULL;
+	int hops = 0;
+	for (size_t i = 0; i < t->hops.len; i++) {
+		const struct hop *h = &t->hops.items[i];
+		if (h->reply < 0 || cm->replies.items[h->reply].mpls_count == 0)
+			continue;
+		const struct reply *r = &cm->replies.items[h->reply];
+		const struct mpls_entry *top = &cm->mpls.items[r->mpls_first];
+		if (hops < 4)
+			append(where, sizeof where, "%s%u at TTL %u", hops ? ", " : "", top->label, h->ttl);
+		hops++;
+	}
+	if (hops == 0)
+		return;
+	f = add_finding(cm, FINDING_MPLS_LABELS, ti,
+			"%d router%s reported the MPLS labels the %s probes carried (RFC 4950; outer label %s%s): the path crosses an MPLS network.",
+			hops, hops == 1 ? "" : "s", protocol_label(t->proto), where,
+			hops > 4 ? ", ..." : "");
+	for (size_t i = 0; i < t->hops.len && f && f->evidence.len < 4; i++) {
+		const struct hop *h = &t->hops.items[i];
+		if (h->reply >= 0 && cm->replies.items[h->reply].mpls_count)
+			add_evidence(f, t->capture, h->reply_frame, "answer with MPLS labels");
+	}
+}
+
 static void check_odd_answers(struct case_model *cm, int32_t ti)
 {
 	const struct trace *t = &cm->traces.items[ti];
 	char dst[64];
 	format_addr(&t->dst, dst);
+	note_mpls_labels(cm, ti);
 	for (size_t i = 0; i < t->hops.len; i++) {
 		const struct hop *h = &t->hops.items[i];
 		if (h->kind == REPLY_TIME_EXCEEDED && ip_addr_equal(&h->addr, &t->dst)) {

@@ -222,6 +222,7 @@ struct trace {
 	X(HOST_CAPTURE_UNMATCHED, "host.no_copies_of_the_probes")                \
 	X(CAPTURES_SWAPPED, "capture.sides_swapped")                           \
 	X(TRACE_IN_HOST_CAPTURE, "capture.trace_in_host_capture")              \
+	X(MPLS_LABELS, "path.mpls_labels")                                     \
 	X(HOST_CAPTURE_GUEST_SIDE, "host.capture_on_guest_side")              \
 	X(ANSWERS_CUT_BY_SNAPLEN, "capture.answers_cut_by_snaplen")            \
 	X(DESTINATION_ON_LINK, "path.destination_on_link")                    \

@@ -1027,6 +1027,32 @@ static void destination_quote_refutes_the_nat_mode_pattern(void **state)
 	free(path);
 }
 
+/* tcpdump's mpls-traceroute.pcap: two routers report the label stack (RFC 4950), and a finding says so. */
+static void mpls_labels_are_a_finding(void **state)
+{
+	(void)state;
+	char *path = source_path("../shared/corpus/public/the-tcpdump-group_tcpdump/tests/mpls-traceroute.pcap");
+	struct case_model cm;
+	case_init(&cm);
+	struct error err = { 0 };
+	assert_int_equal(pipeline_read_capture(&cm, path, SIDE_GUEST, &err), 0);
+	assert_int_equal(duplicates_mark(&cm, 0, false), 0);
+	assert_int_equal(traces_build(&cm, 0), 0);
+	assert_int_equal(diagnose_case(&cm, 0, -1), 0);
+	const struct finding *f = NULL;
+	for (size_t i = 0; i < cm.findings.len; i++)
+		if (cm.findings.items[i].kind == FINDING_MPLS_LABELS)
+			f = &cm.findings.items[i];
+	if (!f) {
+		fail_msg("no path.mpls_labels finding");
+		return;
+	}
+	assert_non_null(strstr(f->text, "outer label 100704 at TTL 1, 102672 at TTL 2"));
+	assert_int_equal(f->evidence.len, 2);
+	case_free(&cm);
+	free(path);
+}
+
 /* LosKeeper/rapace traceroute.pcap: 15 answers to a UDP traceroute, none of its probes. */
 static void answers_without_probes(void **state)
 {
@@ -1274,6 +1300,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(answer_ttl_betrays_the_distance, setup, teardown),
 		cmocka_unit_test_setup_teardown(host_proof_beats_an_answer_ttl_guess, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_shorter_trace_is_no_witness, setup, teardown),
+		cmocka_unit_test(mpls_labels_are_a_finding),
 		cmocka_unit_test_setup_teardown(one_hidden_hop_is_one_hop, setup, teardown),
 		cmocka_unit_test_setup_teardown(one_router_then_the_destination_is_probable, setup, teardown),
 		cmocka_unit_test_setup_teardown(fragmentation_needed_is_no_hop_answer, setup, teardown),
