@@ -1165,6 +1165,37 @@ static size_t note_answers_cut_short(struct case_model *cm, uint32_t c)
 	return cut;
 }
 
+/*
+ * ICMP errors whose router quoted less of the probe than names it (the capture
+ * kept them whole): they answer some probe, but which cannot be told, so its hop
+ * shows silent. Said, so that a "*" there is not read as a router that kept quiet.
+ */
+static void note_answers_quoting_too_little(struct case_model *cm, uint32_t c)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < cm->replies.len; i++) {
+		const struct reply *r = &cm->replies.items[i];
+		n += r->capture == c && r->request < 0 && reply_kind_is_error(r->kind) &&
+		     anomaly_has(r->anomalies, ANOMALY_QUOTE_TRUNCATED) &&
+		     !anomaly_has(r->anomalies, ANOMALY_FRAME_TRUNCATED_BY_SNAPLEN);
+	}
+	if (n == 0)
+		return;
+	struct finding *f = add_finding(
+		cm, FINDING_ANSWERS_QUOTE_TOO_LITTLE, -1,
+		"%zu ICMP error%s in %s quote%s too little of the probe to tell which %s answer%s: the routers "
+		"that sent %s did answer, but their hops show as silent.",
+		n, n == 1 ? "" : "s", cm->captures[c].name, n == 1 ? "s" : "", n == 1 ? "it" : "they",
+		n == 1 ? "s" : "", n == 1 ? "it" : "them");
+	for (size_t i = 0; i < cm->replies.len && f && f->evidence.len < 3; i++) {
+		const struct reply *r = &cm->replies.items[i];
+		if (r->capture == c && r->request < 0 && reply_kind_is_error(r->kind) &&
+		    anomaly_has(r->anomalies, ANOMALY_QUOTE_TRUNCATED) &&
+		    !anomaly_has(r->anomalies, ANOMALY_FRAME_TRUNCATED_BY_SNAPLEN))
+			add_evidence(f, c, r->frame, "answer quoting too little");
+	}
+}
+
 /* A host capture that shares no probe with the guest's says nothing: say so, not silently. */
 static void note_host_unmatched(struct case_model *cm, uint32_t guest, int host)
 {
@@ -1413,6 +1444,7 @@ int diagnose_case(struct case_model *cm, uint32_t guest, int host)
 	note_host_unmatched(cm, guest, host);
 	note_host_on_guest_side(cm, guest, host);
 	size_t cut_short = note_answers_cut_short(cm, guest);
+	note_answers_quoting_too_little(cm, guest);
 	if (host >= 0)
 		note_answers_cut_short(cm, (uint32_t)host);
 	/* Every egress and ingress judgement assumes the sides as given: swapped, the

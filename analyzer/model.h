@@ -223,6 +223,7 @@ struct trace {
 	X(CAPTURES_SWAPPED, "capture.sides_swapped")                           \
 	X(TRACE_IN_HOST_CAPTURE, "capture.trace_in_host_capture")              \
 	X(MPLS_LABELS, "path.mpls_labels")                                     \
+	X(ANSWERS_QUOTE_TOO_LITTLE, "path.answers_quote_too_little")           \
 	X(HOST_CAPTURE_GUEST_SIDE, "host.capture_on_guest_side")              \
 	X(ANSWERS_CUT_BY_SNAPLEN, "capture.answers_cut_by_snaplen")            \
 	X(DESTINATION_ON_LINK, "path.destination_on_link")                    \

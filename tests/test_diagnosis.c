@@ -610,6 +610,35 @@ static void one_router_then_the_destination_is_probable(void **state)
 	assert_non_null(strstr(s->cm.summary, "probably: only one router answered before the destination"));
 }
 
+/* Routers that quote 8 bytes, not even the probe's IP header: answers nobody can pair, said so, not left as silence. */
+static void answers_quoting_too_little_are_named(void **state)
+{
+	struct scenario *s = *state;
+	uint8_t b[128];
+	for (uint8_t ttl = 1; ttl <= 4; ttl++) {
+		struct probe_spec p = udp_probe(ttl);
+		probe(s, &p);
+		if (ttl == 1)
+			router_says(s, &p, "192.0.2.1", 64, 0);
+		else if (ttl < 4)
+			feed(s, b, build_icmp_error_quoting(&p, "198.51.100.1", (uint8_t)(65 - ttl), 11, 0, 1, 8, b,
+							    sizeof b));
+		else
+			feed(s, b, build_icmp_error(&p, "203.0.113.10", 60, 3, 3, 1, b, sizeof b));
+	}
+	diagnose(s);
+	const struct finding *f = NULL;
+	for (size_t i = 0; i < s->cm.findings.len; i++)
+		if (s->cm.findings.items[i].kind == FINDING_ANSWERS_QUOTE_TOO_LITTLE)
+			f = &s->cm.findings.items[i];
+	if (!f) {
+		fail_msg("no path.answers_quote_too_little finding");
+		return;
+	}
+	assert_non_null(strstr(f->text, "2 ICMP errors in "));
+	assert_int_equal(f->evidence.len, 2);
+}
+
 /* A NAT that drops what expires at it: TTL 1 unanswered, the destination at TTL 2 with TTL 64. */
 static void silent_first_hop_then_destination(void **state)
 {
@@ -1300,6 +1329,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(answer_ttl_betrays_the_distance, setup, teardown),
 		cmocka_unit_test_setup_teardown(host_proof_beats_an_answer_ttl_guess, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_shorter_trace_is_no_witness, setup, teardown),
+		cmocka_unit_test_setup_teardown(answers_quoting_too_little_are_named, setup, teardown),
 		cmocka_unit_test(mpls_labels_are_a_finding),
 		cmocka_unit_test_setup_teardown(one_hidden_hop_is_one_hop, setup, teardown),
 		cmocka_unit_test_setup_teardown(one_router_then_the_destination_is_probable, setup, teardown),
