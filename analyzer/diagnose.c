@@ -1094,8 +1094,11 @@ static void summarise(struct case_model *cm, uint32_t guest)
 		else
 			append(cm->summary, sizeof cm->summary,
 			       "Inconclusive: the %s traces do not show whether the TTL was kept.", unjudged);
-		append(cm->remedy, sizeof cm->remedy,
-		       "Capture again while the path trace runs, on the guest and on the host at the same time (the host capture shows what TTL the probes left with)");
+		/* A host capture was given: asking for one would read as if it had been ignored. */
+		append(cm->remedy, sizeof cm->remedy, "%s",
+		       cm->n_captures > 1
+			       ? "Capture again while the path trace runs, on the guest and on the host at the same time as before (the host capture given has nothing to compare while the guest capture holds no trace it can judge)"
+			       : "Capture again while the path trace runs, on the guest and on the host at the same time (the host capture shows what TTL the probes left with)");
 		if (__builtin_popcount(unknown) < 2)
 			append(cm->remedy, sizeof cm->remedy,
 			       ", and trace the same destination with a second protocol (TCP and ICMP)");

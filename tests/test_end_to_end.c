@@ -671,6 +671,19 @@ static void ipv6_sentences_begin_with_a_capital(void **state)
 	remove_temp_dir(r.dir);
 }
 
+/* No trace to judge although a host capture was given: the advice does not ask for one as if it were missing. */
+static void advice_without_a_trace_knows_the_host_capture(void **state)
+{
+	(void)state;
+	struct run r;
+	run_analyze(&r, "samples/lab/pasta-v4/traceroute-tcp/host.pcap", "samples/lab/pasta-v4/traceroute-icmp/host.pcap");
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(sql_int(&r, "SELECT count(*) FROM case_info WHERE verdict = 'inconclusive'"
+				     " AND remedy LIKE '%on the host at the same time as before%'"),
+			 1);
+	remove_temp_dir(r.dir);
+}
+
 /* An IPv6 trace's own values are worded with the hop limit on the terminal and in the page. */
 static void ipv6_trace_says_hop_limit(void **state)
 {
@@ -1195,6 +1208,7 @@ int main(void)
 		cmocka_unit_test(reset_without_any_answer_is_worded_so),
 		cmocka_unit_test(unwritable_output),
 		cmocka_unit_test(ipv6_trace_says_hop_limit),
+		cmocka_unit_test(advice_without_a_trace_knows_the_host_capture),
 		cmocka_unit_test(ipv6_sentences_begin_with_a_capital),
 		cmocka_unit_test(capture_cut_inside_the_first_record),
 		cmocka_unit_test(failed_store_keeps_the_earlier_case_and_no_report),
