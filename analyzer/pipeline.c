@@ -116,9 +116,11 @@ static enum reply_kind error_kind(const struct packet *p)
 {
 	if (packet_is_time_exceeded(p))
 		return REPLY_TIME_EXCEEDED;
-	/* "Fragmentation needed" (tracepath's path MTU probing) comes from the router before
-	 * the link too narrow, whatever the probe's TTL: no answer of the hop at that TTL. */
-	if (p->l4.kind == L4_ICMP && p->l4.icmp_type == 3 && p->l4.icmp_code == 4)
+	/* "Fragmentation needed" (tracepath's path MTU probing; IPv6's "packet too big")
+	 * comes from the router before the link too narrow, whatever the probe's TTL: no
+	 * answer of the hop at that TTL. */
+	if ((p->l4.kind == L4_ICMP && p->l4.icmp_type == 3 && p->l4.icmp_code == 4) ||
+	    (p->l4.kind == L4_ICMPV6 && p->l4.icmp_type == 2))
 		return REPLY_OTHER_ERROR;
 	bool unreachable = (p->l4.kind == L4_ICMP && p->l4.icmp_type == 3) ||
 			   (p->l4.kind == L4_ICMPV6 && p->l4.icmp_type == 1);

@@ -137,12 +137,14 @@ uint32_t ip_addr_word_sum(const struct ip_addr *a);
 void ip_addr_format(const struct ip_addr *a, char *out, unsigned long out_size);
 bool ip_addr_parse(const char *text, struct ip_addr *out);
 
+/* Time exceeded and unreachable; for IPv6 also packet too big, which IPv4 says as an
+ * unreachable (fragmentation needed). */
 static inline bool packet_is_icmp_error(const struct packet *p)
 {
 	if (p->l4.kind == L4_ICMP)
 		return p->l4.icmp_type == 11 || p->l4.icmp_type == 3;
 	if (p->l4.kind == L4_ICMPV6)
-		return p->l4.icmp_type == 3 || p->l4.icmp_type == 1;
+		return p->l4.icmp_type == 3 || p->l4.icmp_type == 1 || p->l4.icmp_type == 2;
 	return false;
 }
 

@@ -639,6 +639,49 @@ static void answers_quoting_too_little_are_named(void **state)
 	assert_int_equal(f->evidence.len, 2);
 }
 
+/*
+ * tracepath -6: the same, where the router at hop limit 2 says "packet too big"
+ * (ICMPv6 type 2). Kept as an ICMP error, the IPv6 form of fragmentation needed,
+ * and no answer of hop 3 either (it was dropped, as if never received).
+ */
+static void packet_too_big_is_kept_but_no_hop_answer(void **state)
+{
+	struct scenario *s = *state;
+	const char *routers[] = { "2001:db8:1::1", "2001:db8:51::1", "2001:db8:51::2", "2001:db8:51::3" };
+	uint8_t b[160];
+	for (uint8_t ttl = 1; ttl <= 5; ttl++) {
+		struct probe_spec p = udp_probe(ttl);
+		p.src = "2001:db8:1::15";
+		p.dst = "2001:db8:113::10";
+		if (ttl == 3) {
+			struct probe_spec big = p;
+			big.sport = 45003;
+			probe(s, &big);
+			feed(s, b, build_icmp_error(&big, routers[1], 63, 2, 0, 2, b, sizeof b));
+		}
+		probe(s, &p);
+		if (ttl < 5)
+			router_says(s, &p, routers[ttl - 1], (uint8_t)(65 - ttl), 0);
+		else
+			feed(s, b, build_icmp_error(&p, "2001:db8:113::10", 60, 3, 3, 1, b, sizeof b));
+	}
+	diagnose(s);
+	const struct trace *t = &s->cm.traces.items[0];
+	assert_hops(t, "2001:db8:1::1,2001:db8:51::1,2001:db8:51::2,2001:db8:51::3,2001:db8:113::10");
+	assert_int_equal(trace_hop_at(t, 3)->several_addresses, false);
+	size_t too_big = 0;
+	for (size_t i = 0; i < s->cm.replies.len; i++) {
+		const struct reply *r = &s->cm.replies.items[i];
+		if (r->icmp_type == 2 && r->src.family == 6) {
+			too_big++;
+			assert_int_equal(r->kind, REPLY_OTHER_ERROR);
+			assert_true(r->request >= 0);
+		}
+	}
+	assert_int_equal(too_big, 1);
+	assert_int_equal(t->verdict, VERDICT_NO_TTL_RESET);
+}
+
 /* A NAT that drops what expires at it: TTL 1 unanswered, the destination at TTL 2 with TTL 64. */
 static void silent_first_hop_then_destination(void **state)
 {
@@ -1334,6 +1377,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(one_hidden_hop_is_one_hop, setup, teardown),
 		cmocka_unit_test_setup_teardown(one_router_then_the_destination_is_probable, setup, teardown),
 		cmocka_unit_test_setup_teardown(fragmentation_needed_is_no_hop_answer, setup, teardown),
+		cmocka_unit_test_setup_teardown(packet_too_big_is_kept_but_no_hop_answer, setup, teardown),
 		cmocka_unit_test_setup_teardown(reoriginated_answers_alone_are_said_so, setup, teardown),
 		cmocka_unit_test_setup_teardown(ipv6_traces_are_worded_with_the_hop_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(every_reset_destination_is_counted, setup, teardown),
