@@ -201,12 +201,6 @@ static int64_t first_probe_time(const struct case_model *cm, uint32_t guest)
 }
 
 /*
- * What the evidence says of pairs found by the times alone: nothing when
- * their TTLs are no NAT's (another tool's trace to the same place); else how
- * well they keep the probes' spacing, less the cost of an offset far from
- * zero. Sets *score, or -HUGE_VAL for nothing; -1 when out of memory.
- */
-/*
  * A pair no copy can make: the probe expired at TTL 1 (a time exceeded answered it),
  * at the guest's first hop, the host, so nothing of it left, and the host request is
  * not the probe itself seen arriving. Lining the probes up one traceroute round late
@@ -219,6 +213,13 @@ static bool impossible_pair(const struct case_model *cm, const struct copy_pair 
 	return expired && !(h->ttl == g->ttl && ip_addr_equal(&h->src, &g->src));
 }
 
+/*
+ * What the evidence says of pairs found by the times alone: nothing when
+ * their TTLs are no NAT's (another tool's trace to the same place); else how
+ * well they keep the probes' spacing, less what the impossible pairs among
+ * them cost and the cost of an offset far from zero. Sets *score, or
+ * -HUGE_VAL for nothing; -1 when out of memory.
+ */
 static int rate_pairs(const struct case_model *cm, const struct copy_keys *gk, struct pairs *p, double *score)
 {
 	*score = -HUGE_VAL;

@@ -184,10 +184,15 @@ static void check_egress(struct case_model *cm, const struct trace_members *m, i
 		return;
 	s->egress_constant = true;
 	s->egress_ttl = constant;
+	char copied[24];
+	if (lowest_copied == highest_copied)
+		snprintf(copied, sizeof copied, "%u", lowest_copied);
+	else
+		snprintf(copied, sizeof copied, "%u to %u", lowest_copied, highest_copied);
 	struct finding *f = add_finding(
 		cm, FINDING_EGRESS_TTL_CONSTANT, ti,
-		"Whatever TTL the guest gave its %s probes (%u to %u, of those the host capture shows), the host sent every one of them on with TTL %d: the NAT re-originates the probes instead of forwarding them.",
-		protocol_label(t->proto), lowest_copied, highest_copied, constant);
+		"Whatever TTL the guest gave its %s probes (%s, of those the host capture shows), the host sent every one of them on with TTL %d: the NAT re-originates the probes instead of forwarding them.",
+		protocol_label(t->proto), copied, constant);
 	uint8_t shown_ttl = 0;
 	for (size_t k = m->first[ti]; k < m->first[ti + 1]; k++) {
 		const struct request *g = &cm->requests.items[m->items[k]];
@@ -392,7 +397,8 @@ static void note_mpls_labels(struct case_model *cm, int32_t ti)
 	int hops = 0;
 	for (size_t i = 0; i < t->hops.len; i++) {
 		const struct hop *h = &t->hops.items[i];
-		if (h->reply < 0 || cm->replies.items[h->reply].mpls_count == 0)
+		if (h->reply < 0 || cm->replies.items[h->reply].mpls_count == 0 ||
+		    cm->replies.items[h->reply].mpls_first >= cm->mpls.len)
 			continue;
 		const struct reply *r = &cm->replies.items[h->reply];
 		const struct mpls_entry *top = &cm->mpls.items[r->mpls_first];
@@ -1057,10 +1063,13 @@ static void summarise(struct case_model *cm, uint32_t guest)
 			host |= f->kind == FINDING_EGRESS_TTL_PRESERVED;
 			on_link |= f->kind == FINDING_DESTINATION_ON_LINK;
 		}
-		for (size_t i = 0; i < cm->traces.len; i++)
-			firm |= cm->traces.items[i].capture == guest &&
-				cm->traces.items[i].verdict == VERDICT_NO_TTL_RESET &&
-				strcmp(cm->traces.items[i].confidence, "probable") != 0;
+		/* Firm: a trace whose routers were seen and that is not only probable (one router). */
+		for (size_t i = 0; i < cm->findings.len; i++) {
+			const struct finding *f = &cm->findings.items[i];
+			firm |= f->kind == FINDING_PATH_VISIBLE && f->trace >= 0 &&
+				cm->traces.items[f->trace].verdict == VERDICT_NO_TTL_RESET &&
+				strcmp(cm->traces.items[f->trace].confidence, "probable") != 0;
+		}
 		append(cm->summary, sizeof cm->summary,
 		       "No TTL reset: the %s path traces from the guest show the real path%s.", fine,
 		       host	    ? ": the host capture shows the probes leaving with their TTL less one"
@@ -1095,8 +1104,11 @@ static void summarise(struct case_model *cm, uint32_t guest)
 			append(cm->summary, sizeof cm->summary,
 			       "Inconclusive: the %s traces do not show whether the TTL was kept.", unjudged);
 		/* A host capture was given: asking for one would read as if it had been ignored. */
+		bool guest_traces = false;
+		for (size_t i = 0; i < cm->traces.len && !guest_traces; i++)
+			guest_traces = cm->traces.items[i].capture == guest;
 		append(cm->remedy, sizeof cm->remedy, "%s",
-		       cm->n_captures > 1
+		       cm->n_captures > 1 && !guest_traces
 			       ? "Capture again while the path trace runs, on the guest and on the host at the same time as before (the host capture given has nothing to compare while the guest capture holds no trace it can judge)"
 			       : "Capture again while the path trace runs, on the guest and on the host at the same time (the host capture shows what TTL the probes left with)");
 		if (__builtin_popcount(unknown) < 2)
@@ -1173,15 +1185,19 @@ static size_t note_answers_cut_short(struct case_model *cm, uint32_t c)
  * kept them whole): they answer some probe, but which cannot be told, so its hop
  * shows silent. Said, so that a "*" there is not read as a router that kept quiet.
  */
+static bool quotes_too_little(const struct reply *r, uint32_t c)
+{
+	return r->capture == c && r->request < 0 && reply_kind_is_error(r->kind) &&
+	       anomaly_has(r->anomalies, ANOMALY_QUOTE_TRUNCATED) &&
+	       !anomaly_has(r->anomalies, ANOMALY_FRAME_TRUNCATED_BY_SNAPLEN) && !r->quoted_ports_known &&
+	       !r->quoted_echo_known;
+}
+
 static void note_answers_quoting_too_little(struct case_model *cm, uint32_t c)
 {
 	size_t n = 0;
-	for (size_t i = 0; i < cm->replies.len; i++) {
-		const struct reply *r = &cm->replies.items[i];
-		n += r->capture == c && r->request < 0 && reply_kind_is_error(r->kind) &&
-		     anomaly_has(r->anomalies, ANOMALY_QUOTE_TRUNCATED) &&
-		     !anomaly_has(r->anomalies, ANOMALY_FRAME_TRUNCATED_BY_SNAPLEN);
-	}
+	for (size_t i = 0; i < cm->replies.len; i++)
+		n += quotes_too_little(&cm->replies.items[i], c);
 	if (n == 0)
 		return;
 	struct finding *f = add_finding(
@@ -1190,13 +1206,9 @@ static void note_answers_quoting_too_little(struct case_model *cm, uint32_t c)
 		"that sent %s did answer, but their hops show as silent.",
 		n, n == 1 ? "" : "s", cm->captures[c].name, n == 1 ? "s" : "", n == 1 ? "it" : "they",
 		n == 1 ? "s" : "", n == 1 ? "it" : "them");
-	for (size_t i = 0; i < cm->replies.len && f && f->evidence.len < 3; i++) {
-		const struct reply *r = &cm->replies.items[i];
-		if (r->capture == c && r->request < 0 && reply_kind_is_error(r->kind) &&
-		    anomaly_has(r->anomalies, ANOMALY_QUOTE_TRUNCATED) &&
-		    !anomaly_has(r->anomalies, ANOMALY_FRAME_TRUNCATED_BY_SNAPLEN))
-			add_evidence(f, c, r->frame, "answer quoting too little");
-	}
+	for (size_t i = 0; i < cm->replies.len && f && f->evidence.len < 3; i++)
+		if (quotes_too_little(&cm->replies.items[i], c))
+			add_evidence(f, c, cm->replies.items[i].frame, "answer quoting too little");
 }
 
 /* A host capture that shares no probe with the guest's says nothing: say so, not silently. */
