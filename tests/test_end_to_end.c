@@ -682,6 +682,13 @@ static void advice_without_a_trace_knows_the_host_capture(void **state)
 				     " AND remedy LIKE '%on the host at the same time as before%'"),
 			 1);
 	remove_temp_dir(r.dir);
+	/* A guest trace nothing judges (slirp drops ICMPv6 echo to others): the host capture is the gap. */
+	run_analyze(&r, "samples/lab/slirp-v6/traceroute-icmp/guest.pcap", "samples/lab/slirp-v6/traceroute-icmp/host.pcap");
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(sql_int(&r, "SELECT count(*) FROM case_info WHERE verdict = 'inconclusive'"
+				     " AND remedy NOT LIKE '%as before%'"),
+			 1);
+	remove_temp_dir(r.dir);
 }
 
 /* An IPv6 trace's own values are worded with the hop limit on the terminal and in the page. */
