@@ -175,6 +175,22 @@ static struct probe_spec tcp_probe(uint8_t ttl)
 	return p;
 }
 
+/* A TCP trace from src: the gateway answers TTL 1, the destination every TTL up to max_ttl. */
+static void gateway_then_destination(struct scenario *s, const char *src, const char *dst, const char *gateway,
+				     uint8_t answer_ttl, uint8_t max_ttl)
+{
+	for (uint8_t ttl = 1; ttl <= max_ttl; ttl++) {
+		struct probe_spec p = tcp_probe(ttl);
+		p.src = src;
+		p.dst = dst;
+		probe(s, &p);
+		if (ttl == 1)
+			router_says(s, &p, gateway, 64, 0);
+		else
+			destination_answers(s, &p, answer_ttl);
+	}
+}
+
 static void assert_hops(const struct trace *t, const char *want)
 {
 	char got[512];
@@ -275,15 +291,7 @@ static void healthy_path(void **state)
 static void nat_mode_pattern(void **state)
 {
 	struct scenario *s = *state;
-	for (uint8_t ttl = 1; ttl <= 3; ttl++) {
-		struct probe_spec p = tcp_probe(ttl);
-		p.src = "10.0.2.15";
-		probe(s, &p);
-		if (ttl == 1)
-			router_says(s, &p, "10.0.2.2", 64, 0);
-		else
-			destination_answers(s, &p, 64);
-	}
+	gateway_then_destination(s, "10.0.2.15", "203.0.113.10", "10.0.2.2", 64, 3);
 	diagnose(s);
 	const struct trace *t = &s->cm.traces.items[0];
 	assert_hops(t, "10.0.2.2,203.0.113.10");
@@ -505,16 +513,7 @@ static void every_reset_destination_is_counted(void **state)
 static void ipv6_traces_are_worded_with_the_hop_limit(void **state)
 {
 	struct scenario *s = *state;
-	for (uint8_t ttl = 1; ttl <= 3; ttl++) {
-		struct probe_spec p = tcp_probe(ttl);
-		p.src = "2001:db8:1::15";
-		p.dst = "2001:db8:113::10";
-		probe(s, &p);
-		if (ttl == 1)
-			router_says(s, &p, "2001:db8:1::1", 64, 0);
-		else
-			destination_answers(s, &p, 64);
-	}
+	gateway_then_destination(s, "2001:db8:1::15", "2001:db8:113::10", "2001:db8:1::1", 64, 3);
 	diagnose(s);
 	const struct trace *t = &s->cm.traces.items[0];
 	assert_int_equal(t->verdict, VERDICT_TTL_RESET);
@@ -593,15 +592,7 @@ static void fragmentation_needed_is_no_hop_answer(void **state)
 static void one_router_then_the_destination_is_probable(void **state)
 {
 	struct scenario *s = *state;
-	for (uint8_t ttl = 1; ttl <= 5; ttl++) {
-		struct probe_spec p = tcp_probe(ttl);
-		p.src = "172.17.0.2";
-		probe(s, &p);
-		if (ttl == 1)
-			router_says(s, &p, "172.17.0.1", 64, 0);
-		else
-			destination_answers(s, &p, 63);
-	}
+	gateway_then_destination(s, "172.17.0.2", "203.0.113.10", "172.17.0.1", 63, 5);
 	diagnose(s);
 	const struct trace *t = &s->cm.traces.items[0];
 	assert_int_equal(t->verdict, VERDICT_NO_TTL_RESET);
