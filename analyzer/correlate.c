@@ -383,11 +383,6 @@ static bool is_arrival_of(const struct request *g, const struct request *h)
 	return g->sport == h->sport && g->dport == h->dport && (g->proto != PROTO_TCP || g->seq == h->seq);
 }
 
-static int compare_addrs(const void *a, const void *b)
-{
-	return ip_addr_compare(a, b);
-}
-
 /*
  * Host requests that are arrivals (a guest's packet as it reached the host,
  * is_arrival_of), marked in left_out: every request from an address the
@@ -420,9 +415,9 @@ static int mark_arrivals(const struct case_model *cm, uint32_t guest, uint32_t h
 	for (size_t i = 0; i < cm->requests.len; i++)
 		if (rq[i].capture == guest && rq[i].trace >= 0)
 			sources[n++] = rq[i].src;
-	qsort(sources, n, sizeof *sources, compare_addrs);
+	qsort(sources, n, sizeof *sources, ip_addr_compare_items);
 	for (size_t i = 0; i < cm->requests.len; i++)
-		left_out[i] = rq[i].capture == host && bsearch(&rq[i].src, sources, n, sizeof *sources, compare_addrs);
+		left_out[i] = rq[i].capture == host && bsearch(&rq[i].src, sources, n, sizeof *sources, ip_addr_compare_items);
 	free(sources);
 	return 0;
 }

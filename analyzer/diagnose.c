@@ -933,9 +933,12 @@ static void sources_text(const struct sources *s, char *out, size_t size)
 		append(out, size, " and other guests");
 }
 
-static int compare_addrs(const void *a, const void *b)
+static bool capture_has_trace(const struct case_model *cm, uint32_t capture)
 {
-	return ip_addr_compare(a, b);
+	for (size_t i = 0; i < cm->traces.len; i++)
+		if (cm->traces.items[i].capture == capture)
+			return true;
+	return false;
 }
 
 /* Distinct destinations of the guest's reset traces, less one (the example's); 0 without memory. */
@@ -951,7 +954,7 @@ static size_t other_reset_destinations(const struct case_model *cm, uint32_t gue
 	for (size_t i = 0; i < cm->traces.len; i++)
 		if (cm->traces.items[i].capture == guest && cm->traces.items[i].verdict == VERDICT_TTL_RESET)
 			dsts[n++] = cm->traces.items[i].dst;
-	qsort(dsts, n, sizeof *dsts, compare_addrs);
+	qsort(dsts, n, sizeof *dsts, ip_addr_compare_items);
 	size_t distinct = 0;
 	for (size_t i = 0; i < n; i++)
 		distinct += i == 0 || !ip_addr_equal(&dsts[i], &dsts[i - 1]);
@@ -1104,11 +1107,8 @@ static void summarise(struct case_model *cm, uint32_t guest)
 			append(cm->summary, sizeof cm->summary,
 			       "Inconclusive: the %s traces do not show whether the TTL was kept.", unjudged);
 		/* A host capture was given: asking for one would read as if it had been ignored. */
-		bool guest_traces = false;
-		for (size_t i = 0; i < cm->traces.len && !guest_traces; i++)
-			guest_traces = cm->traces.items[i].capture == guest;
 		append(cm->remedy, sizeof cm->remedy, "%s",
-		       cm->n_captures > 1 && !guest_traces
+		       cm->n_captures > 1 && !capture_has_trace(cm, guest)
 			       ? "Capture again while the path trace runs, on the guest and on the host at the same time as before (the host capture given has nothing to compare while the guest capture holds no trace it can judge)"
 			       : "Capture again while the path trace runs, on the guest and on the host at the same time (the host capture shows what TTL the probes left with)");
 		if (__builtin_popcount(unknown) < 2)
@@ -1337,10 +1337,7 @@ static enum swap note_sides_swapped(struct case_model *cm, uint32_t guest, int h
 	/* A NAT that re-originates the probes (VirtualBox, slirp) leaves no copy to compare
 	 * TTLs with; then the trace itself tells which side sent it. */
 	const struct request *probe = NULL;
-	bool guest_has_trace = false;
-	for (size_t i = 0; i < cm->traces.len && !guest_has_trace; i++)
-		guest_has_trace = cm->traces.items[i].capture == guest;
-	if (!guest_has_trace && host_holds_a_trace(cm, (uint32_t)host, &probe)) {
+	if (!capture_has_trace(cm, guest) && host_holds_a_trace(cm, (uint32_t)host, &probe)) {
 		char dst[64];
 		format_addr(&probe->dst, dst);
 		struct finding *f = add_finding(

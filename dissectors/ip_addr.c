@@ -17,6 +17,11 @@ int ip_addr_compare(const struct ip_addr *a, const struct ip_addr *b)
 	return memcmp(a->b, b->b, a->family == 4 ? 4 : 16);
 }
 
+int ip_addr_compare_items(const void *a, const void *b)
+{
+	return ip_addr_compare(a, b);
+}
+
 uint32_t ip_addr_word_sum(const struct ip_addr *a)
 {
 	uint32_t sum = 0;

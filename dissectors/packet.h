@@ -131,6 +131,8 @@ struct packet {
 bool ip_addr_equal(const struct ip_addr *a, const struct ip_addr *b);
 /* A total order (family, then bytes) for sorting; 0 exactly when ip_addr_equal. */
 int ip_addr_compare(const struct ip_addr *a, const struct ip_addr *b);
+/* ip_addr_compare for qsort and bsearch over arrays of struct ip_addr. */
+int ip_addr_compare_items(const void *a, const void *b);
 /* Its 16-bit words added up, as the Internet checksum's pseudo header adds them (not folded). */
 uint32_t ip_addr_word_sum(const struct ip_addr *a);
 /* Writes the usual text form into out (at least 46 bytes); "" for no address. */
